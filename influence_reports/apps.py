@@ -1,0 +1,11 @@
+"""App configuration for the domain app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class InfluenceReportsConfig(AppConfig):
+    name = "influence_reports"
+    verbose_name = "Influence reports"
+    default_auto_field = "django.db.models.BigAutoField"

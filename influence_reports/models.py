@@ -1,0 +1,1 @@
+"""Domain models; the reports issue adds the first."""

@@ -1,0 +1,108 @@
+"""Account administration: roles, activation and second-factor devices, never secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
+
+from security_core import services
+from security_core.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
+
+
+class VarnUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "display_name", "role")
+
+
+class VarnUserChangeForm(UserChangeForm):  # type: ignore[type-arg]
+    class Meta:
+        model = User
+        fields = ("email", "display_name", "role", "is_active")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
+    form = VarnUserChangeForm
+    add_form = VarnUserCreationForm
+    list_display = ("email", "display_name", "role", "is_active", "last_login")
+    list_filter = ("role", "is_active")
+    search_fields = ("email", "display_name")
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("display_name",)}),
+        ("Access", {"fields": ("role", "is_active")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "display_name",
+                    "role",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    filter_horizontal = ()
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_sessions_end(user=obj, request=request)
+        if change and "password" in form.changed_data:
+            services.user_sessions_end(user=obj, request=request)
+
+
+class _DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Lists devices so a lost one can be removed; the secret is never shown or editable."""
+
+    list_display = ("user", "name", "confirmed")
+    list_filter = ("confirmed",)
+    search_fields = ("user__email",)
+    fields = ("user", "name", "confirmed")
+    readonly_fields = ("user", "name", "confirmed")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # users enrol their own devices
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        user = obj.user
+        super().delete_model(request, obj)
+        services.user_sessions_end(user=user, request=request)
+
+
+admin.site.register(TOTPDevice, _DeviceAdmin)
+admin.site.register(BackupCodeDevice, _DeviceAdmin)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("created_at", "kind", "user", "ip_address", "detail")
+    list_filter = ("kind",)
+    search_fields = ("user__email",)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,31 @@
+"""The Django admin, for system admins and auditors, behind a verified second factor."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from security_core import permissions
+from security_core.otp import is_verified
+
+
+class VarnAdminSite(admin.AdminSite):
+    site_header = _("Värn administration")
+    site_title = _("Värn administration")
+    index_title = _("Accounts and audit")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and is_verified(user) and permissions.can_use_admin(user))
+
+    def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
+        """The site's own two-step sign-in is the only way in; others see "not found"."""
+        if request.user.is_authenticated and is_verified(request.user):
+            raise Http404
+        target = resolve_url(settings.LOGIN_URL)
+        next_url = request.GET.get("next", resolve_url("admin:index"))
+        return HttpResponseRedirect(f"{target}?{urlencode({'next': next_url})}")

@@ -1,0 +1,21 @@
+"""App configuration: audit registrations, signal receivers, system checks, admin site."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class SecurityCoreConfig(AppConfig):
+    name = "security_core"
+    verbose_name = "Värn security"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from security_core import audit, checks, receivers  # noqa: F401 - registers on import
+
+        audit.register()
+
+
+class VarnAdminConfig(AdminConfig):
+    default_site = "security_core.admin_site.VarnAdminSite"

@@ -1,0 +1,26 @@
+"""What every template may ask about the signed-in user: capabilities, never data."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from security_core import permissions
+from security_core.otp import is_verified
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    verified = bool(user is not None and user.is_authenticated and is_verified(user))
+    return {
+        "site_name": settings.VARN_SITE_NAME,
+        "nav": {
+            "signed_in": bool(user is not None and user.is_authenticated),
+            "verified": verified,
+            "is_staff": permissions.is_staff_role(user),
+            "can_file_report": permissions.can_file_report(user),
+            "can_work_cases": permissions.can_work_cases(user),
+            "can_view_trends": permissions.can_view_trends(user),
+            "can_use_admin": permissions.can_use_admin(user) and verified,
+        },
+    }

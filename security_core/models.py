@@ -1,0 +1,244 @@
+"""Accounts, second-factor devices, tracked sessions and security events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from security_core import crypto
+from security_core.roles import STAFF_ROLES, Role
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """``createsuperuser`` makes a system admin; there is no role above the others."""
+        fields["role"] = Role.ADMIN
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser):
+    """An account. Permissions come from ``role`` alone, through ``security_core.permissions``.
+
+    There are no per-user permission grants and no superuser flag, so the role is the
+    whole truth about what an account may do.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(_("e-mail address"), unique=True)
+    display_name = models.CharField(_("name"), max_length=150)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.REPORTER)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["display_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+
+    def get_full_name(self) -> str:
+        return self.display_name
+
+    def get_short_name(self) -> str:
+        return self.display_name
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    # The Django admin and a few libraries ask these; answer them from the role.
+    @property
+    def is_staff(self) -> bool:
+        from security_core import permissions
+
+        return permissions.can_use_admin(self)
+
+    @property
+    def is_superuser(self) -> bool:
+        return False
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        from security_core import permissions
+
+        return permissions.has_model_permission(self, perm)
+
+    def has_perms(self, perm_list: Any, obj: object = None) -> bool:
+        return all(self.has_perm(perm, obj) for perm in perm_list)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        from security_core import permissions
+
+        return permissions.has_app_permission(self, app_label)
+
+
+class TrackedSession(models.Model):
+    """Which server-side sessions belong to whom, so deactivation can end them at once."""
+
+    session_key = models.CharField(max_length=40, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracked_sessions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"
+
+
+class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator whose secret is sealed at rest (django-otp stores it in clear).
+
+    Invariant: the secret never leaves this model except as the otpauth URI and QR code
+    shown to its own user during enrolment. A token is accepted only at a time step above
+    ``last_t``, and verification locks the row, so one code can never be used twice, even
+    by two concurrent requests.
+    """
+
+    handle = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sealed_key = models.BinaryField(editable=False)
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def _aad(self) -> bytes:
+        return crypto.associated_data("security_core.totpdevice", "key", self.handle)
+
+    def set_secret(self, secret: bytes) -> None:
+        self.sealed_key = crypto.seal(secret, aad=self._aad())
+
+    def secret(self) -> bytes:
+        return crypto.open_sealed(bytes(self.sealed_key), aad=self._aad())
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token: Any) -> bool:
+        """Check ``token``; the caller holds the row lock (``select_for_update``)."""
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        token_text = str(token).strip().replace(" ", "")
+        verified = False
+        if token_text.isdigit() and len(token_text) == self.digits:
+            totp = TOTP(self.secret(), self.step, 0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = bool(totp.verify(int(token_text), self.tolerance, self.last_t + 1))
+            if verified:
+                self.last_t = totp.t()
+                self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """A set of single-use backup codes, stored only as keyed hashes (see ``backup_codes``)."""
+
+    class Meta(Device.Meta):
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token: Any) -> bool:
+        """Consume ``token`` if it is one of this device's unused codes."""
+        from security_core import backup_codes
+
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        code = (
+            self.codes.filter(
+                code_hash__in=backup_codes.candidate_hashes(str(token)), used_at__isnull=True
+            )
+            .select_for_update()
+            .first()
+        )
+        if code is None:
+            self.throttle_increment(commit=True)
+            return False
+        code.used_at = timezone.now()
+        code.save(update_fields=["used_at"])
+        self.throttle_reset(commit=True)
+        return True
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return "backup code (used)" if self.used_at else "backup code"
+
+
+class SecurityEvent(models.Model):
+    """A sign-in related event: who (when known), what, from which address, and when."""
+
+    class Kind(models.TextChoices):
+        LOGIN_SUCCEEDED = "login_succeeded", _("password accepted")
+        LOGIN_FAILED = "login_failed", _("sign-in failed")
+        LOGIN_THROTTLED = "login_throttled", _("sign-in slowed down")
+        LOCKED_OUT = "locked_out", _("locked out")
+        OTP_SUCCEEDED = "otp_succeeded", _("second factor accepted")
+        OTP_FAILED = "otp_failed", _("second factor failed")
+        TOTP_ENROLLED = "totp_enrolled", _("authenticator app added")
+        BACKUP_CODES_ISSUED = "backup_codes_issued", _("backup codes issued")
+        LOGGED_OUT = "logged_out", _("signed out")
+        SESSION_EXPIRED = "session_expired", _("session expired")
+        SESSIONS_ENDED = "sessions_ended", _("all sessions ended")
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,113 @@
+"""Every capability as one side-effect-free predicate of the user (and later, the object).
+
+Views, selectors, templates and exports call these and nothing else, so the answer to
+"may this person do that" lives in exactly one place. A denied *object* read answers 404
+(``django.http.Http404``), never 403, so that ids leak nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from security_core.roles import STAFF_ROLES, Role
+
+_CASE_WORKERS = frozenset({Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD})
+
+
+def _role(user: Any) -> Role | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not getattr(user, "is_active", False):
+        return None
+    try:
+        return Role(user.role)
+    except ValueError:
+        return None
+
+
+def is_staff_role(user: Any) -> bool:
+    return _role(user) in STAFF_ROLES
+
+
+def requires_second_factor(user: Any, *, has_device: bool) -> bool:
+    """Staff always; a reporter once they have enrolled a device."""
+    role = _role(user)
+    if role is None:
+        return False
+    return role in STAFF_ROLES or has_device
+
+
+def can_file_report(user: Any) -> bool:
+    return _role(user) == Role.REPORTER
+
+
+def can_work_cases(user: Any) -> bool:
+    return _role(user) in _CASE_WORKERS
+
+
+def can_receive_escalations(user: Any) -> bool:
+    return _role(user) in {Role.DUTY_OFFICER, Role.SECURITY_LEAD}
+
+
+def can_assign_cases(user: Any) -> bool:
+    return _role(user) == Role.SECURITY_LEAD
+
+
+def can_view_trends(user: Any) -> bool:
+    return _role(user) in {Role.LEADERSHIP, Role.SECURITY_LEAD}
+
+
+def can_receive_media_alerts(user: Any) -> bool:
+    return _role(user) == Role.COMMUNICATIONS
+
+
+def can_read_audit_trail(user: Any) -> bool:
+    return _role(user) == Role.AUDITOR
+
+
+def can_manage_accounts(user: Any) -> bool:
+    return _role(user) == Role.ADMIN
+
+
+def can_use_admin(user: Any) -> bool:
+    """The Django admin is for account management and for reading the audit trail."""
+    return can_manage_accounts(user) or can_read_audit_trail(user)
+
+
+# Django admin model permissions, granted by role. Nothing else reads Django permissions.
+_ACCOUNT_ADMIN_PERMS = frozenset(
+    {
+        "security_core.view_user",
+        "security_core.add_user",
+        "security_core.change_user",
+        "security_core.view_totpdevice",
+        "security_core.delete_totpdevice",
+        "security_core.view_backupcodedevice",
+        "security_core.delete_backupcodedevice",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+    }
+)
+_AUDIT_PERMS = frozenset(
+    {
+        "auditlog.view_logentry",
+        "security_core.view_securityevent",
+    }
+)
+
+
+def _model_permissions(user: Any) -> frozenset[str]:
+    perms: frozenset[str] = frozenset()
+    if can_manage_accounts(user):
+        perms |= _ACCOUNT_ADMIN_PERMS
+    if can_read_audit_trail(user):
+        perms |= _AUDIT_PERMS
+    return perms
+
+
+def has_model_permission(user: Any, perm: str) -> bool:
+    return perm in _model_permissions(user)
+
+
+def has_app_permission(user: Any, app_label: str) -> bool:
+    return any(perm.startswith(f"{app_label}.") for perm in _model_permissions(user))

@@ -1,0 +1,224 @@
+"""Writes about accounts, sessions and second factors; each records its security event."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import timedelta
+from urllib.parse import quote, urlencode
+
+import django_otp
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp.models import Device
+
+from security_core import backup_codes
+from security_core.models import (
+    BackupCode,
+    BackupCodeDevice,
+    SecurityEvent,
+    TOTPDevice,
+    TrackedSession,
+    User,
+)
+from security_core.net import client_ip
+
+TOTP_SECRET_BYTES = 20
+
+
+def security_event_record(
+    *,
+    kind: SecurityEvent.Kind,
+    user: User | None,
+    request: HttpRequest | None = None,
+    detail: str = "",
+) -> SecurityEvent:
+    """Record a sign-in related event. ``detail`` is a fixed phrase, never user input."""
+    return SecurityEvent.objects.create(
+        kind=kind,
+        user=user,
+        ip_address=client_ip(request) if request is not None else None,
+        detail=detail[:200],
+    )
+
+
+def session_track(*, request: HttpRequest, user: User) -> None:
+    """Remember that the request's current session belongs to ``user``."""
+    request.session.save()  # a new session has no key until it is saved
+    key = request.session.session_key
+    assert key is not None  # noqa: S101 - save() always assigns a key
+    TrackedSession.objects.update_or_create(session_key=key, defaults={"user": user})
+
+
+def session_mark_authenticated(*, request: HttpRequest) -> None:
+    """Start the idle and absolute clocks for a session that has just signed in."""
+    now = int(timezone.now().timestamp())
+    request.session["varn_auth_at"] = now
+    request.session["varn_seen_at"] = now
+
+
+def session_rotate(*, request: HttpRequest, user: User) -> None:
+    """Give the session a new key (after the second factor), keeping its contents."""
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    if old_key:
+        TrackedSession.objects.filter(session_key=old_key).delete()
+    session_track(request=request, user=user)
+
+
+@transaction.atomic
+def user_sessions_end(*, user: User, request: HttpRequest | None = None) -> int:
+    """End every server-side session of ``user`` at once (deactivation, lost device)."""
+    keys = list(TrackedSession.objects.filter(user=user).values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    TrackedSession.objects.filter(user=user).delete()
+    security_event_record(kind=SecurityEvent.Kind.SESSIONS_ENDED, user=user, request=request)
+    return len(keys)
+
+
+@transaction.atomic
+def totp_device_begin(*, user: User) -> TOTPDevice:
+    """The user's pending (unconfirmed) authenticator, made with a fresh secret if none."""
+    pending: TOTPDevice | None = (
+        TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    )
+    if pending is not None:
+        return pending
+    device = TOTPDevice(user=user, name="Authenticator", confirmed=False)
+    device.set_secret(secrets.token_bytes(TOTP_SECRET_BYTES))
+    device.save()
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, token: str, request: HttpRequest) -> TOTPDevice | None:
+    """Confirm the pending authenticator with a code from it; ``None`` if the code is wrong."""
+    # The row lock makes two confirmations with the same code race for one success.
+    device: TOTPDevice | None = (
+        TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    )
+    if device is None or not device.verify_token(token):
+        security_event_record(
+            kind=SecurityEvent.Kind.OTP_FAILED, user=user, request=request, detail="enrolment"
+        )
+        return None
+    device.confirmed = True
+    device.save()
+    security_event_record(kind=SecurityEvent.Kind.TOTP_ENROLLED, user=user, request=request)
+    return device
+
+
+@transaction.atomic
+def backup_codes_issue(*, user: User, request: HttpRequest | None = None) -> list[str]:
+    """Replace the user's backup codes with a fresh set and return them, to be shown once."""
+    BackupCodeDevice.objects.filter(user=user).delete()
+    device = BackupCodeDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    codes = [backup_codes.generate() for _ in range(settings.VARN_BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create(
+        BackupCode(device=device, code_hash=backup_codes.hash_code(code)) for code in codes
+    )
+    security_event_record(kind=SecurityEvent.Kind.BACKUP_CODES_ISSUED, user=user, request=request)
+    return codes
+
+
+def otp_throttle_wait(*, user: User) -> int:
+    """Seconds until any of the user's devices accepts another try (0 when one does)."""
+    waits = []
+    for model in (TOTPDevice, BackupCodeDevice):
+        for device in model.objects.filter(user=user, confirmed=True):
+            allowed, details = device.verify_is_allowed()
+            if allowed:
+                return 0
+            locked_until = (details or {}).get("locked_until")
+            if locked_until is not None:
+                waits.append(max(1, int((locked_until - timezone.now()).total_seconds()) + 1))
+    return min(waits, default=0)
+
+
+@transaction.atomic
+def otp_verify(*, request: HttpRequest, user: User, token: str) -> Device | None:
+    """Check a second-factor code; on success bind the device to a freshly keyed session.
+
+    A six-digit code is tried against the user's authenticator apps, anything else against
+    their backup codes. Devices are locked while checked, so a code cannot be replayed by a
+    concurrent request.
+    """
+    cleaned = "".join(token.split())
+    model: type[TOTPDevice] | type[BackupCodeDevice] = (
+        TOTPDevice if cleaned.isdigit() else BackupCodeDevice
+    )
+    verified: Device | None = None
+    for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+        if device.verify_token(cleaned):
+            verified = device
+            break
+    if verified is None:
+        security_event_record(kind=SecurityEvent.Kind.OTP_FAILED, user=user, request=request)
+        return None
+    otp_verify_device_login(request=request, user=user, device=verified)
+    return verified
+
+
+def otp_verify_device_login(*, request: HttpRequest, user: User, device: Device) -> None:
+    """Mark the session as passed the second factor with ``device``, under a new key."""
+    django_otp.login(request, device)
+    session_rotate(request=request, user=user)
+    security_event_record(
+        kind=SecurityEvent.Kind.OTP_SUCCEEDED,
+        user=user,
+        request=request,
+        detail="backup code" if isinstance(device, BackupCodeDevice) else "authenticator app",
+    )
+
+
+def session_forget(*, request: HttpRequest) -> None:
+    """Stop tracking the request's session (it is about to be flushed)."""
+    if request.session.session_key:
+        TrackedSession.objects.filter(session_key=request.session.session_key).delete()
+
+
+def totp_key_text(secret: bytes) -> str:
+    """The secret in base32, in groups of four, for typing into an app by hand."""
+    encoded = base64.b32encode(secret).decode("ascii").rstrip("=")
+    return " ".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
+
+
+def totp_provisioning_uri(*, device: TOTPDevice, secret: bytes) -> str:
+    issuer = settings.VARN_SITE_NAME
+    label = quote(f"{issuer}:{device.user.email}")
+    query = urlencode(
+        {
+            "secret": base64.b32encode(secret).decode("ascii").rstrip("="),
+            "issuer": issuer,
+            "algorithm": "SHA1",
+            "digits": device.digits,
+            "period": device.step,
+        }
+    )
+    return f"otpauth://totp/{label}?{query}"
+
+
+def login_wait_seconds(*, username: str, ip_address: str | None) -> int:
+    """Seconds this user-name-and-address pair must still wait before another try.
+
+    After ``VARN_LOGIN_SLOWDOWN_AFTER`` failures each further try waits 5 s, doubling up to
+    five minutes; django-axes locks the pair outright at ``AXES_FAILURE_LIMIT``.
+    """
+    from axes.models import AccessAttempt
+
+    attempt = (
+        AccessAttempt.objects.filter(username=username, ip_address=ip_address)
+        .order_by("-attempt_time")
+        .first()
+    )
+    if attempt is None:
+        return 0
+    excess = attempt.failures_since_start - settings.VARN_LOGIN_SLOWDOWN_AFTER
+    if excess < 0:
+        return 0
+    delay = timedelta(seconds=min(5 * 2**excess, 300))
+    remaining = attempt.attempt_time + delay - timezone.now()
+    return max(0, int(remaining.total_seconds()) + (1 if remaining.microseconds else 0))

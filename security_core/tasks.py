@@ -1,0 +1,11 @@
+"""Background tasks of the platform itself."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="security_core.health_ping")
+def health_ping() -> str:
+    """Proves a worker consumes from the broker; takes and returns nothing sensitive."""
+    return "pong"

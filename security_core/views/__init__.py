@@ -1,0 +1,1 @@
+"""Thin typed function views: parse, call one service or selector, render."""
