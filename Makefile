@@ -33,7 +33,8 @@ bench: install
 # Refresh the Swedish catalogue after changing strings (needs GNU gettext), then compile it
 # with polib so a fresh machine needs no gettext at all.
 messages: install
-	VARN_ENV=development $(BIN)/python manage.py makemessages --locale sv --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	VARN_ENV=development $(BIN)/python manage.py makemessages --locale sv --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --no-obsolete
+	$(BIN)/python security_core/locale/translate_sv.py
 	VARN_ENV=development $(BIN)/python -m security_core.i18n_compile
 
 # Re-pin the transitive dependencies after changing pyproject.toml.

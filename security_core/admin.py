@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -86,7 +88,21 @@ class _DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().delete_model(request, obj)
         services.user_sessions_end(user=user, request=request)
 
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        owners = {device.user for device in queryset.select_related("user")}
+        super().delete_queryset(request, queryset)
+        for user in owners:
+            services.user_sessions_end(user=user, request=request)
 
+
+class VarnLogEntryAdmin(LogEntryAdmin):  # type: ignore[misc]
+    """auditlog's own admin searches first and last names, which our users do not have."""
+
+    search_fields = ["object_repr", "changes", "actor__email", "actor__display_name"]
+
+
+admin.site.unregister(LogEntry)
+admin.site.register(LogEntry, VarnLogEntryAdmin)
 admin.site.register(TOTPDevice, _DeviceAdmin)
 admin.site.register(BackupCodeDevice, _DeviceAdmin)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import update_wrapper
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,9 +26,24 @@ class VarnAdminSite(admin.AdminSite):
         user = request.user
         return bool(user.is_active and is_verified(user) and permissions.can_use_admin(user))
 
+    def admin_view(  # type: ignore[override]
+        self, view: Callable[..., Any], cacheable: bool = False
+    ) -> Callable[..., Any]:
+        """Signed-in people without an admin role get "not found", not a sign-in detour."""
+        wrapped = super().admin_view(view, cacheable)
+
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            user = request.user
+            if user.is_authenticated and not permissions.can_use_admin(user):
+                raise Http404
+            return wrapped(request, *args, **kwargs)
+
+        return update_wrapper(inner, wrapped)
+
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         """The site's own two-step sign-in is the only way in; others see "not found"."""
-        if request.user.is_authenticated and is_verified(request.user):
+        user = request.user
+        if user.is_authenticated and (is_verified(user) or not permissions.can_use_admin(user)):
             raise Http404
         target = resolve_url(settings.LOGIN_URL)
         next_url = request.GET.get("next", resolve_url("admin:index"))

@@ -13,12 +13,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def broker_state() -> str:
+def broker_state(url: str | None = None) -> str:
     """``eager`` without a broker (development), else whether the broker answers."""
-    if app.conf.task_always_eager:
+    if app.conf.task_always_eager and url is None:
         return "eager"
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url=url) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
     except Exception:  # noqa: BLE001 - any failure means "down"; the reason is not shown
         return "unavailable"

@@ -115,9 +115,19 @@ def new_audit_key() -> str:
     return _b64(secrets.token_bytes(KEY_BYTES))
 
 
+def production_secret_lines() -> list[str]:
+    """Fresh production secrets as environment lines (``manage.py generate_secrets``)."""
+    return [
+        f"VARN_SECRET_KEY={new_secret_key()}",
+        f"VARN_KEYRING={new_keyring()}",
+        f"VARN_AUDIT_KEY={new_audit_key()}",
+    ]
+
+
 def decode_key(text: str) -> bytes:
     padded = text + "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii"))
+    # Strict: a stray character is an error, not something to skip silently.
+    return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
 
 
 def parse_keyring(name: str, text: str) -> dict[str, bytes]:

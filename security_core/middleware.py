@@ -85,6 +85,7 @@ class SessionTimeoutMiddleware:
             request=request,
             detail="idle" if idle else "absolute",
         )
+        services.session_forget(request=request)
         logout(request)  # flushes the session on the server
         messages.info(
             request,

@@ -113,7 +113,29 @@ class TrackedSession(models.Model):
         return f"session of {self.user_id}"
 
 
-class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+class CappedThrottlingMixin(ThrottlingMixin):
+    """django-otp's doubling wait after each wrong code, but never above about 8.5 minutes.
+
+    Uncapped, someone who knows a password could keep its owner's codes refused for days
+    by typing wrong ones; the duty officer must always be able to sign in.
+    """
+
+    MAX_FAILURE_COUNT = 10  # waits of 1, 2, 4 ... 512 seconds
+
+    class Meta:
+        abstract = True
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def throttle_increment(self, commit: bool = True) -> None:
+        super().throttle_increment(commit=False)
+        self.throttling_failure_count = min(self.throttling_failure_count, self.MAX_FAILURE_COUNT)
+        if commit:
+            self.save()
+
+
+class TOTPDevice(TimestampMixin, CappedThrottlingMixin, Device):
     """A TOTP authenticator whose secret is sealed at rest (django-otp stores it in clear).
 
     Invariant: the secret never leaves this model except as the otpauth URI and QR code
@@ -143,9 +165,6 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     def secret(self) -> bytes:
         return crypto.open_sealed(bytes(self.sealed_key), aad=self._aad())
 
-    def get_throttle_factor(self) -> int:
-        return 1
-
     def verify_token(self, token: Any) -> bool:
         """Check ``token``; the caller holds the row lock (``select_for_update``)."""
         allowed, _details = self.verify_is_allowed()
@@ -153,8 +172,14 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
             return False
         token_text = str(token).strip().replace(" ", "")
         verified = False
-        if token_text.isdigit() and len(token_text) == self.digits:
-            totp = TOTP(self.secret(), self.step, 0, self.digits, self.drift)
+        try:
+            secret = self.secret()
+        except crypto.DecryptionError:
+            # A sealed key that does not open (tampered, or its key left the ring) verifies
+            # nothing; the failure is logged without content by crypto.open_sealed.
+            secret = None
+        if secret is not None and token_text.isdigit() and len(token_text) == self.digits:
+            totp = TOTP(secret, self.step, 0, self.digits, self.drift)
             totp.time = time.time()
             verified = bool(totp.verify(int(token_text), self.tolerance, self.last_t + 1))
             if verified:
@@ -168,15 +193,12 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         return verified
 
 
-class BackupCodeDevice(ThrottlingMixin, Device):
+class BackupCodeDevice(CappedThrottlingMixin, Device):
     """A set of single-use backup codes, stored only as keyed hashes (see ``backup_codes``)."""
 
     class Meta(Device.Meta):
         verbose_name = _("backup codes")
         verbose_name_plural = _("backup codes")
-
-    def get_throttle_factor(self) -> int:
-        return 1
 
     def verify_token(self, token: Any) -> bool:
         """Consume ``token`` if it is one of this device's unused codes."""
@@ -222,6 +244,7 @@ class SecurityEvent(models.Model):
         OTP_FAILED = "otp_failed", _("second factor failed")
         TOTP_ENROLLED = "totp_enrolled", _("authenticator app added")
         BACKUP_CODES_ISSUED = "backup_codes_issued", _("backup codes issued")
+        PASSWORD_CHANGED = "password_changed", _("password changed")
         LOGGED_OUT = "logged_out", _("signed out")
         SESSION_EXPIRED = "session_expired", _("session expired")
         SESSIONS_ENDED = "sessions_ended", _("all sessions ended")

@@ -30,3 +30,18 @@ def client_ip(request: HttpRequest) -> str | None:
     if len(chain) < proxies:
         return remote
     return _valid(chain[-proxies]) or remote
+
+
+def lockout_address(request: HttpRequest) -> str | None:
+    """The address that failed sign-ins are counted against (django-axes' client address).
+
+    An IPv4 address counts as itself; an IPv6 address counts as its /64, because one
+    subscriber usually holds a whole /64 and could otherwise try from endless addresses.
+    """
+    address = client_ip(request)
+    if address is None:
+        return None
+    parsed = ipaddress.ip_address(address)
+    if parsed.version == 6 and parsed.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return address

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
@@ -15,7 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
 
-from security_core import backup_codes
+from security_core import backup_codes, crypto
 from security_core.models import (
     BackupCode,
     BackupCodeDevice,
@@ -79,26 +80,58 @@ def user_sessions_end(*, user: User, request: HttpRequest | None = None) -> int:
     return len(keys)
 
 
+ENROL_SESSION_KEY = "varn_enrol_device"
+
+
 @transaction.atomic
-def totp_device_begin(*, user: User) -> TOTPDevice:
-    """The user's pending (unconfirmed) authenticator, made with a fresh secret if none."""
+def totp_device_begin(*, request: HttpRequest, user: User) -> TOTPDevice:
+    """The pending authenticator of *this session*, made with a fresh secret if none.
+
+    A pending secret belongs to the session that was shown it: a new session starting
+    enrolment throws away every other pending device of the user, so a key copied by
+    someone else (who had the password) can never become the user's authenticator.
+    """
+    pending_id = request.session.get(ENROL_SESSION_KEY)
     pending: TOTPDevice | None = (
-        TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False, handle=pending_id)
+        .first()
+        if pending_id
+        else None
     )
     if pending is not None:
-        return pending
+        try:
+            pending.secret()
+        except crypto.DecryptionError:
+            pending = None  # unreadable: start over with a fresh secret
+        else:
+            return pending
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = TOTPDevice(user=user, name="Authenticator", confirmed=False)
     device.set_secret(secrets.token_bytes(TOTP_SECRET_BYTES))
     device.save()
+    request.session[ENROL_SESSION_KEY] = str(device.handle)
     return device
+
+
+def totp_pending_wait(*, request: HttpRequest, user: User) -> int:
+    """Seconds until this session's pending authenticator accepts another code."""
+    pending_id = request.session.get(ENROL_SESSION_KEY)
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, handle=pending_id).first()
+    return _wait_for([device]) if device is not None and pending_id else 0
 
 
 @transaction.atomic
 def totp_device_confirm(*, user: User, token: str, request: HttpRequest) -> TOTPDevice | None:
-    """Confirm the pending authenticator with a code from it; ``None`` if the code is wrong."""
+    """Confirm this session's pending authenticator with a code from it; ``None`` if wrong."""
+    pending_id = request.session.get(ENROL_SESSION_KEY)
     # The row lock makes two confirmations with the same code race for one success.
     device: TOTPDevice | None = (
-        TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False, handle=pending_id)
+        .first()
+        if pending_id
+        else None
     )
     if device is None or not device.verify_token(token):
         security_event_record(
@@ -107,6 +140,7 @@ def totp_device_confirm(*, user: User, token: str, request: HttpRequest) -> TOTP
         return None
     device.confirmed = True
     device.save()
+    request.session.pop(ENROL_SESSION_KEY, None)
     security_event_record(kind=SecurityEvent.Kind.TOTP_ENROLLED, user=user, request=request)
     return device
 
@@ -124,18 +158,26 @@ def backup_codes_issue(*, user: User, request: HttpRequest | None = None) -> lis
     return codes
 
 
-def otp_throttle_wait(*, user: User) -> int:
-    """Seconds until any of the user's devices accepts another try (0 when one does)."""
+def _device_model_for(token: str) -> type[TOTPDevice] | type[BackupCodeDevice]:
+    """Six digits are a code from an app; anything else is tried as a backup code."""
+    return TOTPDevice if "".join(token.split()).isdigit() else BackupCodeDevice
+
+
+def _wait_for(devices: Iterable[TOTPDevice | BackupCodeDevice]) -> int:
     waits = []
-    for model in (TOTPDevice, BackupCodeDevice):
-        for device in model.objects.filter(user=user, confirmed=True):
-            allowed, details = device.verify_is_allowed()
-            if allowed:
-                return 0
-            locked_until = (details or {}).get("locked_until")
-            if locked_until is not None:
-                waits.append(max(1, int((locked_until - timezone.now()).total_seconds()) + 1))
+    for device in devices:
+        allowed, details = device.verify_is_allowed()
+        if allowed:
+            return 0
+        locked_until = (details or {}).get("locked_until")
+        if locked_until is not None:
+            waits.append(max(1, int((locked_until - timezone.now()).total_seconds()) + 1))
     return min(waits, default=0)
+
+
+def otp_throttle_wait(*, user: User, token: str) -> int:
+    """Seconds until a device of the kind ``token`` is for accepts another try (0: now)."""
+    return _wait_for(_device_model_for(token).objects.filter(user=user, confirmed=True))
 
 
 @transaction.atomic
@@ -147,9 +189,7 @@ def otp_verify(*, request: HttpRequest, user: User, token: str) -> Device | None
     concurrent request.
     """
     cleaned = "".join(token.split())
-    model: type[TOTPDevice] | type[BackupCodeDevice] = (
-        TOTPDevice if cleaned.isdigit() else BackupCodeDevice
-    )
+    model = _device_model_for(cleaned)
     verified: Device | None = None
     for device in model.objects.select_for_update().filter(user=user, confirmed=True):
         if device.verify_token(cleaned):

@@ -55,6 +55,11 @@ def _secret(name: str, dev_file: str, generate: Callable[[], str]) -> str:
 
 
 SECRET_KEY = _secret("VARN_SECRET_KEY", "secret_key", new_secret_key)
+# Earlier secret keys, comma-separated, while rotating: sessions and backup codes made under
+# them keep working until they expire or are replaced.
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in (env_secret("VARN_SECRET_KEY_FALLBACKS") or "").split(",") if key.strip()
+]
 # Encryption key ring (key id -> 256-bit key encryption key); the first key is active.
 VARN_KEYRING = parse_keyring("VARN_KEYRING", _secret("VARN_KEYRING", "keyring", new_keyring))
 # Key for the HMAC chain over the audit trail; never stored in the database.
@@ -196,7 +201,7 @@ AXES_FAILURE_LIMIT = env_int("VARN_LOGIN_FAILURE_LIMIT", 8)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("VARN_LOGIN_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_CLIENT_IP_CALLABLE = "security_core.net.client_ip"
+AXES_CLIENT_IP_CALLABLE = "security_core.net.lockout_address"
 AXES_LOCKOUT_CALLABLE = "security_core.views.auth.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are security events of our own
 AXES_VERBOSE = False
@@ -227,7 +232,10 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Response headers -----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Not "no-referrer": under it Chromium sends "Origin: null" with every form post, and
+# Django's CSRF check rightly refuses that. "same-origin" still never tells another site
+# which page (and so which case) a link was followed from.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = PRODUCTION and env_bool("VARN_SSL_REDIRECT", True)

@@ -61,3 +61,15 @@ def sign_in(client: Client, user: User, *, verified: bool) -> list[str]:
 def signed_in():
     """``signed_in(client, user, verified=True)`` signs a user in on a test client."""
     return sign_in
+
+
+def service_request(path: str = "/"):
+    """A POST request with a fresh server-side session, for calling services directly."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    request = RequestFactory().post(path)
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    return request

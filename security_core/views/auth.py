@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from security_core import permissions, selectors, services
 from security_core.decorators import second_factor_not_required
 from security_core.models import SecurityEvent, User
-from security_core.net import client_ip
+from security_core.net import lockout_address
 from security_core.otp import is_verified
 
 
@@ -78,7 +78,7 @@ def login(request: HttpRequest) -> HttpResponse:
         return _render_login(request, form, status=400 if request.method == "POST" else 200)
 
     username = form.cleaned_data["username"]
-    wait = services.login_wait_seconds(username=username, ip_address=client_ip(request))
+    wait = services.login_wait_seconds(username=username, ip_address=lockout_address(request))
     if wait:
         services.security_event_record(
             kind=SecurityEvent.Kind.LOGIN_THROTTLED, user=None, request=request
@@ -141,7 +141,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            wait = services.otp_throttle_wait(user=user)
+            wait = services.otp_throttle_wait(user=user, token=form.cleaned_data["token"])
             if wait:
                 form.add_error(
                     "token",
@@ -187,12 +187,20 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("You already have an authenticator app."))
         return redirect("account_security")
 
-    device = services.totp_device_begin(user=user)
+    device = services.totp_device_begin(request=request, user=user)
     form = TOTPConfirmForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
+        wait = services.totp_pending_wait(request=request, user=user)
+        if wait and form.is_valid():
+            form.add_error(
+                "token",
+                _("Too many wrong codes. Wait %(seconds)d seconds and try again.")
+                % {"seconds": wait},
+            )
+            status = 429
+        elif form.is_valid():
             token = "".join(form.cleaned_data["token"].split())
             confirmed = services.totp_device_confirm(user=user, token=token, request=request)
             if confirmed is not None:
@@ -234,7 +242,7 @@ def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
     """Issue a fresh set of backup codes; the old ones stop working at once."""
     user = _user(request)
     if not is_verified(user):
-        return HttpResponseRedirect(_with_next("otp_enrol", resolve_url("account_security")))
+        return HttpResponseRedirect(_with_next("otp_verify", resolve_url("account_security")))
     codes = services.backup_codes_issue(user=user, request=request)
     return _render_codes(request, codes, first_time=False)
 

@@ -62,6 +62,7 @@ class Command(BaseCommand):
                 saved[email] = {"password": password, "codes": codes, "role": role.value}
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when an older file was left readable by others
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(saved, handle, ensure_ascii=False, indent=2)
         self._print(saved)

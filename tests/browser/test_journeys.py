@@ -1,0 +1,174 @@
+"""The main journeys in a real browser (Debian's Chromium driven by Playwright), with axe-core.
+
+A handler signs in with a password and a backup code, adds an authenticator app and signs
+out; every page a person can reach, in Swedish and in English, has no axe-core violation.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django_otp.oath import TOTP
+from playwright.sync_api import Page, sync_playwright
+
+from security_core import services
+from security_core.roles import Role
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("VARN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+AXE = Axe()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"No Chromium at {CHROMIUM}; the browser stage installs Debian's package.")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="sv-SE")
+    page = context.new_page()
+    csp_errors: list[str] = []
+    page.on(
+        "console",
+        lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    yield page
+    context.close()
+    assert not csp_errors, f"The page broke its own Content-Security-Policy: {csp_errors}"
+
+
+def assert_accessible(page: Page, label: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{label}:\n{results.generate_report()}"
+
+
+def sign_in(page: Page, base: str, email: str, code: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/login/verify/"))
+    page.fill("input[name=token]", code)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/home/"))
+
+
+def switch_language(page: Page, to: str) -> None:
+    page.click(f"form.language-form button[value={to}]")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "lang") == to
+
+
+def test_handler_signs_in_with_backup_code_enrols_totp_and_signs_out(live_server, page):
+    handler = UserFactory(role=Role.HANDLER, email="hanna@example.se")
+    codes = services.backup_codes_issue(user=handler)
+    base = live_server.url
+
+    page.goto(f"{base}/")
+    assert page.get_attribute("html", "lang") == "sv"
+    assert "112" in page.inner_text(".emergency")
+
+    sign_in(page, base, handler.email, codes[0])
+    page.click("a[href='/account/two-factor/enrol/']")
+    page.wait_for_url(re.compile(r"/enrol/"))
+    assert page.locator(".qr svg").count() == 1
+    key = page.inner_text("code.key").replace(" ", "")
+    secret = base64.b32decode(key + "=" * (-len(key) % 8))
+    page.fill("input[name=token]", f"{TOTP(secret).token():06d}")
+    page.click("main button[type=submit]")
+    # The handler still has unused backup codes, so they are kept and not shown again.
+    page.wait_for_url(re.compile(r"/home/"))
+    assert page.locator(".message-success").count() == 1
+    assert page.locator("aside.notice").count() == 0  # no more "add an app" prompt
+
+    page.click("header form.inline-form button")
+    page.wait_for_url(f"{base}/")
+    assert page.locator(".message").count() == 1
+    page.goto(f"{base}/home/")
+    assert "/login/" in page.url
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_every_page_has_no_accessibility_violation(live_server, page, language):
+    base = live_server.url
+    page.goto(f"{base}/")
+    if language == "en":
+        switch_language(page, "en")
+    assert_accessible(page, "start page")
+
+    page.goto(f"{base}/login/")
+    assert_accessible(page, "sign-in")
+    page.fill("input[name=username]", "nobody@example.se")
+    page.fill("input[name=password]", "wrong password here")
+    page.click("main button[type=submit]")
+    assert_accessible(page, "sign-in with an error")
+
+    page.goto(f"{base}/no-such-page/")
+    assert_accessible(page, "not found")
+
+    # A new staff member: password, then enrolment of a first device.
+    newcomer = UserFactory(role=Role.HANDLER, email=f"ny-{language}@example.se")
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", newcomer.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/enrol/"))
+    assert_accessible(page, "enrolment")
+    page.fill("input[name=token]", "000000")
+    page.click("main button[type=submit]")
+    assert_accessible(page, "enrolment with an error")
+    page.wait_for_timeout(1500)  # one wrong code makes the device wait a second
+    key = page.inner_text("code.key").replace(" ", "")
+    secret = base64.b32decode(key + "=" * (-len(key) % 8))
+    page.fill("input[name=token]", f"{TOTP(secret).token():06d}")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("ul.codes")
+    assert_accessible(page, "backup codes")
+    page.goto(f"{base}/account/security/")
+    assert_accessible(page, "account security")
+    page.goto(f"{base}/logout/")
+    assert_accessible(page, "sign-out question")
+    page.click("main button[type=submit]")
+    assert_accessible(page, "signed out")
+
+    for role in Role:
+        user = UserFactory(role=role, email=f"{role.value}-{language}@example.se")
+        codes = services.backup_codes_issue(user=user)
+        page.goto(f"{base}/login/")
+        page.fill("input[name=username]", user.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(re.compile(r"/login/verify/"))
+        if role == Role.HANDLER:
+            assert_accessible(page, "second factor")
+            page.fill("input[name=token]", "ABCD-EFGH-JKMN")
+            page.click("main button[type=submit]")
+            assert_accessible(page, "second factor with an error")
+            page.wait_for_timeout(1500)  # one wrong code makes the device wait a second
+        page.fill("input[name=token]", codes[0])
+        page.click("main button[type=submit]")
+        page.wait_for_url(re.compile(r"/home/"))
+        assert_accessible(page, f"landing page of {role.value}")
+        page.click("header form.inline-form button")
+        page.wait_for_url(f"{base}/")
