@@ -9,7 +9,10 @@ from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.http import HttpRequest
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from security_core import services
 from security_core.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
@@ -64,8 +67,28 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
             services.user_sessions_end(user=obj, request=request)
-        if change and "password" in form.changed_data:
-            services.user_sessions_end(user=obj, request=request)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """The admin's own password page, but through the service: audited, sessions ended."""
+        user = self.get_object(request, unquote(id))
+        if user is None or not self.has_change_permission(request, user):
+            raise Http404
+        if request.method == "POST":
+            form = self.change_password_form(user, request.POST)
+            if form.is_valid() and form.cleaned_data.get("set_usable_password", True):
+                services.user_password_change(
+                    user=user,
+                    new_password=form.cleaned_data["password1"],
+                    request=request,
+                    keep_current_session=False,
+                )
+                messages.success(request, "Password changed; the user's sessions were ended.")
+                return HttpResponseRedirect(
+                    reverse("admin:security_core_user_change", args=[user.pk])
+                )
+        return super().user_change_password(request, id, form_url)
 
 
 class _DeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 
 import django_otp
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
@@ -262,3 +263,29 @@ def login_wait_seconds(*, username: str, ip_address: str | None) -> int:
     delay = timedelta(seconds=min(5 * 2**excess, 300))
     remaining = attempt.attempt_time + delay - timezone.now()
     return max(0, int(remaining.total_seconds()) + (1 if remaining.microseconds else 0))
+
+
+@transaction.atomic
+def user_password_change(
+    *, user: User, new_password: str, request: HttpRequest, keep_current_session: bool
+) -> None:
+    """Set a new password and end the user's other sessions (or all of them).
+
+    The caller has validated ``new_password``. When the user changes their own password the
+    current session is kept under a new key; when an admin sets it, every session ends.
+    """
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    current = request.session.session_key if keep_current_session else None
+    others = TrackedSession.objects.filter(user=user).exclude(session_key=current)
+    Session.objects.filter(session_key__in=others.values("session_key")).delete()
+    others.delete()
+    if keep_current_session:
+        update_session_auth_hash(request, user)
+        session_rotate(request=request, user=user)
+    security_event_record(
+        kind=SecurityEvent.Kind.PASSWORD_CHANGED,
+        user=user,
+        request=request,
+        detail="by the user" if keep_current_session else "by an administrator",
+    )

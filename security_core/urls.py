@@ -18,6 +18,7 @@ urlpatterns = [
     path("logout/", auth.logout_view, name="logout"),
     path("home/", home.home, name="home"),
     path("account/security/", auth.account_security, name="account_security"),
+    path("account/password/", auth.password_change, name="password_change"),
     path("account/two-factor/enrol/", auth.otp_enrol, name="otp_enrol"),
     path(
         "account/two-factor/backup-codes/",

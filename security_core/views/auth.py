@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, logout
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -258,6 +259,29 @@ def account_security(request: HttpRequest) -> HttpResponse:
             "unused_codes": selectors.unused_backup_codes(user).count(),
             "is_verified": is_verified(user),
         },
+    )
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password; other sessions of the account end."""
+    user = _user(request)
+    form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.user_password_change(
+            user=user,
+            new_password=form.cleaned_data["new_password1"],
+            request=request,
+            keep_current_session=True,
+        )
+        messages.success(request, _("Your password is changed. Other sessions were signed out."))
+        return redirect("account_security")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
     )
 
 
