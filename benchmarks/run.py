@@ -1,0 +1,104 @@
+"""`make bench`: what Värn's own code costs, as ratios against a baseline timed in the same run.
+
+Each line times a piece of Värn and a baseline doing the nearest plain thing, on the same
+machine in the same process, and prints the ratio with its goal. Ratios, not seconds, so the
+numbers mean the same on a fast laptop and a busy CI machine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ["VARN_ENV"] = "test"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django
+
+django.setup()
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+
+def best(fn: Callable[[], object], number: int) -> float:
+    return min(timeit.repeat(fn, number=number, repeat=5)) / number
+
+
+def report(name: str, subject: float, baseline: float, goal: float) -> bool:
+    ratio = subject / baseline
+    ok = ratio <= goal
+    print(f"{name:<58} {ratio:6.2f}x  (goal <= {goal:g}x)  {'ok' if ok else 'OVER GOAL'}")
+    return ok
+
+
+def main() -> int:
+    setup_test_environment()
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    from django.conf import settings
+
+    from security_core import backup_codes, crypto, services
+    from tests.conftest import sign_in
+    from tests.factories import UserFactory
+
+    results = []
+
+    # 1. Sealing a TOTP secret against bare AES-256-GCM with the same key.
+    secret = os.urandom(20)
+    aad = crypto.associated_data("security_core.totpdevice", "key", "bench")
+    key = next(iter(settings.VARN_KEYRING.values()))
+    nonce = os.urandom(12)
+    sealed = crypto.seal(secret, aad=aad)
+    raw = AESGCM(key).encrypt(nonce, secret, aad)
+    results.append(
+        report(
+            "seal + open a secret vs bare AES-GCM encrypt + decrypt",
+            best(lambda: crypto.open_sealed(crypto.seal(secret, aad=aad), aad=aad), 2000),
+            best(
+                lambda: AESGCM(key).decrypt(nonce, AESGCM(key).encrypt(nonce, secret, aad), aad),
+                2000,
+            ),
+            goal=3,
+        )
+    )
+    assert crypto.open_sealed(sealed, aad=aad) == secret
+    assert AESGCM(key).decrypt(nonce, raw, aad) == secret
+
+    # 2. A signed-in, second-factor-verified page against the public start page: both render
+    #    the same layout through the whole middleware stack, so the ratio is the price of
+    #    sessions, the second-factor gate, timeouts and the role-aware page.
+    user = UserFactory(role="handler", email="bench@example.se")
+    client = Client()
+    sign_in(client, user, verified=True)
+    public = Client()
+    assert client.get("/home/").status_code == 200
+    results.append(
+        report(
+            "signed-in, verified page vs public start page",
+            best(lambda: client.get("/home/"), 50),
+            best(lambda: public.get("/"), 50),
+            goal=4,
+        )
+    )
+
+    # 3. Checking a backup code (keyed hash + indexed look-up) against one plain HMAC.
+    codes = services.backup_codes_issue(user=user)
+    results.append(
+        report(
+            "hash a typed backup code vs one HMAC-SHA256",
+            best(lambda: backup_codes.candidate_hashes(codes[3]), 2000),
+            best(lambda: backup_codes._hash("0" * 12, settings.SECRET_KEY), 2000),
+            goal=3,
+        )
+    )
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
