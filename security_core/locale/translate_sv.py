@@ -73,8 +73,7 @@ SV: dict[str, str] = {
     "The code is wrong or too old. Try the newest code.": "Koden är fel eller för gammal. Prova den senaste koden.",
     "You are signed out.": "Du är utloggad.",
     "Change password": "Byt lösenord",
-    "Your password is changed. Other sessions were signed out.":
-        "Ditt lösenord är bytt. Andra inloggningar har loggats ut.",
+    "Your password is changed. Other sessions were signed out.": "Ditt lösenord är bytt. Andra inloggningar har loggats ut.",
     "password changed": "lösenord bytt",
     # Layout
     "Skip to content": "Hoppa till innehållet",
