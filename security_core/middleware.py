@@ -40,6 +40,22 @@ class ResponseHardeningMiddleware:
         return response
 
 
+class SwedishFirstMiddleware:
+    """The site speaks Swedish unless the visitor chose English with the language switch.
+
+    Many Swedish officials use an English-language browser; the browser's Accept-Language
+    is therefore not consulted, only the choice made on the site (its language cookie).
+    Placed before Django's LocaleMiddleware.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)
+
+
 class SessionTimeoutMiddleware:
     """Ends a signed-in session after its idle limit or its absolute limit, on the server.
 

@@ -165,7 +165,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 def _qr_svg(uri: str) -> str:
     # segno writes a self-contained SVG with no script and no style attribute.
     svg: str = segno.make(uri, error="m").svg_inline(
-        scale=5, dark="#000", light="#fff", omitsize=False, title=_("QR code for your app")
+        scale=5, dark="#000", light="#fff", omitsize=True, title=_("QR code for your app")
     )
     return svg
 

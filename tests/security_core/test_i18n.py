@@ -30,3 +30,12 @@ def test_pages_are_swedish_by_default_and_english_on_request(client):
     english = client.get(reverse("login")).content.decode()
     assert "Sign in" in english
     assert "E-mail address" in english
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_swedish_until_english_is_chosen(client):
+    page = client.get(reverse("start"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="sv">' in page.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("start"), HTTP_ACCEPT_LANGUAGE="sv-SE")
+    assert '<html lang="en">' in page.content.decode()

@@ -65,6 +65,7 @@ def test_staff_without_device_is_sent_to_enrolment_and_can_enrol_totp(client, ha
     assert page.status_code == 200
     body = page.content.decode()
     assert "<svg" in body
+    assert "viewBox" in body  # scales with the page instead of being cropped
     device = TOTPDevice.objects.get(user=handler, confirmed=False)
     secret = device.secret()
     token = TOTP(secret).token()
