@@ -76,10 +76,11 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
             raise Http404
         if request.method == "POST":
             form = self.change_password_form(user, request.POST)
-            if form.is_valid() and form.cleaned_data.get("set_usable_password", True):
+            if form.is_valid():
+                usable = form.cleaned_data.get("set_usable_password", True)
                 services.user_password_change(
                     user=user,
-                    new_password=form.cleaned_data["password1"],
+                    new_password=form.cleaned_data["password1"] if usable else None,
                     request=request,
                     keep_current_session=False,
                 )

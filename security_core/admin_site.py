@@ -8,8 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
@@ -40,11 +42,26 @@ class VarnAdminSite(admin.AdminSite):
 
         return update_wrapper(inner, wrapped)
 
+    @method_decorator(login_not_required)
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         """The site's own two-step sign-in is the only way in; others see "not found"."""
         user = request.user
-        if user.is_authenticated and (is_verified(user) or not permissions.can_use_admin(user)):
+        if user.is_authenticated and not permissions.can_use_admin(user):
             raise Http404
+        if user.is_authenticated and is_verified(user):
+            return HttpResponseRedirect(resolve_url("admin:index"))
         target = resolve_url(settings.LOGIN_URL)
         next_url = request.GET.get("next", resolve_url("admin:index"))
         return HttpResponseRedirect(f"{target}?{urlencode({'next': next_url})}")
+
+    def logout(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: object = None
+    ) -> HttpResponse:
+        """Signing out goes through the site's own view, which records it."""
+        return HttpResponseRedirect(resolve_url("logout"))
+
+    def password_change(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: object = None
+    ) -> HttpResponse:
+        """Changing one's password goes through the site's own, throttled and recorded view."""
+        return HttpResponseRedirect(resolve_url("password_change"))

@@ -15,7 +15,7 @@ from security_core.models import BackupCodeDevice, TOTPDevice, User
 AUDITED_FIELDS: dict[type, list[str]] = {
     User: ["email", "display_name", "role", "is_active"],
     TOTPDevice: ["user", "name", "confirmed"],
-    BackupCodeDevice: ["user", "name", "confirmed"],
+    BackupCodeDevice: ["user", "name", "confirmed", "issued_at"],
 }
 
 

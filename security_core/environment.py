@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -138,7 +139,7 @@ def parse_keyring(name: str, text: str) -> dict[str, bytes]:
             continue
         key_id, sep, encoded = entry.partition(":")
         key_id = key_id.strip()
-        if not sep or not key_id or not key_id.isalnum() or len(key_id) > 32:
+        if not sep or not re.fullmatch(r"[A-Za-z0-9]{1,32}", key_id):
             raise ConfigurationError(
                 f"{name} must be a comma-separated list of id:key entries with short "
                 "alphanumeric ids."

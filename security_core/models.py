@@ -113,36 +113,19 @@ class TrackedSession(models.Model):
         return f"session of {self.user_id}"
 
 
-class CappedThrottlingMixin(ThrottlingMixin):
-    """django-otp's doubling wait after each wrong code, but never above about 8.5 minutes.
-
-    Uncapped, someone who knows a password could keep its owner's codes refused for days
-    by typing wrong ones; the duty officer must always be able to sign in.
-    """
-
-    MAX_FAILURE_COUNT = 10  # waits of 1, 2, 4 ... 512 seconds
-
-    class Meta:
-        abstract = True
-
-    def get_throttle_factor(self) -> int:
-        return 1
-
-    def throttle_increment(self, commit: bool = True) -> None:
-        super().throttle_increment(commit=False)
-        self.throttling_failure_count = min(self.throttling_failure_count, self.MAX_FAILURE_COUNT)
-        if commit:
-            self.save()
-
-
-class TOTPDevice(TimestampMixin, CappedThrottlingMixin, Device):
+class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     """A TOTP authenticator whose secret is sealed at rest (django-otp stores it in clear).
 
     Invariant: the secret never leaves this model except as the otpauth URI and QR code
     shown to its own user during enrolment. A token is accepted only at a time step above
     ``last_t``, and verification locks the row, so one code can never be used twice, even
-    by two concurrent requests.
+    by two concurrent requests. Wrong codes double the wait before the next try, without a
+    ceiling: a six-digit code must not become guessable at a steady rate. The owner always
+    has a way in that this cannot block: backup codes, throttled per user and address.
     """
+
+    def get_throttle_factor(self) -> int:
+        return 1
 
     handle = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sealed_key = models.BinaryField(editable=False)
@@ -193,8 +176,16 @@ class TOTPDevice(TimestampMixin, CappedThrottlingMixin, Device):
         return verified
 
 
-class BackupCodeDevice(CappedThrottlingMixin, Device):
-    """A set of single-use backup codes, stored only as keyed hashes (see ``backup_codes``)."""
+class BackupCodeDevice(Device):
+    """A set of single-use backup codes, stored only as keyed hashes (see ``backup_codes``).
+
+    Not throttled per device: guessing a 60-bit code is hopeless, and a device-wide throttle
+    would let anyone with the password lock the owner out. Failures are limited per user and
+    address instead (``selectors.backup_code_wait``).
+    """
+
+    # When the current set was issued; a new set updates it, so the audit trail shows it.
+    issued_at = models.DateTimeField(default=timezone.now)
 
     class Meta(Device.Meta):
         verbose_name = _("backup codes")
@@ -215,11 +206,9 @@ class BackupCodeDevice(CappedThrottlingMixin, Device):
             .first()
         )
         if code is None:
-            self.throttle_increment(commit=True)
             return False
         code.used_at = timezone.now()
         code.save(update_fields=["used_at"])
-        self.throttle_reset(commit=True)
         return True
 
 
@@ -238,7 +227,6 @@ class SecurityEvent(models.Model):
     class Kind(models.TextChoices):
         LOGIN_SUCCEEDED = "login_succeeded", _("password accepted")
         LOGIN_FAILED = "login_failed", _("sign-in failed")
-        LOGIN_THROTTLED = "login_throttled", _("sign-in slowed down")
         LOCKED_OUT = "locked_out", _("locked out")
         OTP_SUCCEEDED = "otp_succeeded", _("second factor accepted")
         OTP_FAILED = "otp_failed", _("second factor failed")

@@ -5,19 +5,19 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import django_otp
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
 
-from security_core import backup_codes, crypto
+from security_core import backup_codes, crypto, selectors
 from security_core.models import (
     BackupCode,
     BackupCodeDevice,
@@ -29,6 +29,8 @@ from security_core.models import (
 from security_core.net import client_ip
 
 TOTP_SECRET_BYTES = 20
+BACKUP_CODE = "backup code"
+AUTHENTICATOR_APP = "authenticator app"
 
 
 def security_event_record(
@@ -148,9 +150,17 @@ def totp_device_confirm(*, user: User, token: str, request: HttpRequest) -> TOTP
 
 @transaction.atomic
 def backup_codes_issue(*, user: User, request: HttpRequest | None = None) -> list[str]:
-    """Replace the user's backup codes with a fresh set and return them, to be shown once."""
-    BackupCodeDevice.objects.filter(user=user).delete()
-    device = BackupCodeDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    """Replace the user's backup codes with a fresh set and return them, to be shown once.
+
+    The device itself is kept, so a session verified with it stays verified.
+    """
+    device, _created = BackupCodeDevice.objects.select_for_update().get_or_create(
+        user=user, defaults={"name": "Backup codes", "confirmed": True}
+    )
+    device.codes.all().delete()
+    if not _created:
+        device.issued_at = timezone.now()
+        device.save()  # audited (issued_at), so replacing the codes leaves a trace
     codes = [backup_codes.generate() for _ in range(settings.VARN_BACKUP_CODE_COUNT)]
     BackupCode.objects.bulk_create(
         BackupCode(device=device, code_hash=backup_codes.hash_code(code)) for code in codes
@@ -164,7 +174,7 @@ def _device_model_for(token: str) -> type[TOTPDevice] | type[BackupCodeDevice]:
     return TOTPDevice if "".join(token.split()).isdigit() else BackupCodeDevice
 
 
-def _wait_for(devices: Iterable[TOTPDevice | BackupCodeDevice]) -> int:
+def _wait_for(devices: Iterable[TOTPDevice]) -> int:
     waits = []
     for device in devices:
         allowed, details = device.verify_is_allowed()
@@ -176,9 +186,11 @@ def _wait_for(devices: Iterable[TOTPDevice | BackupCodeDevice]) -> int:
     return min(waits, default=0)
 
 
-def otp_throttle_wait(*, user: User, token: str) -> int:
-    """Seconds until a device of the kind ``token`` is for accepts another try (0: now)."""
-    return _wait_for(_device_model_for(token).objects.filter(user=user, confirmed=True))
+def otp_throttle_wait(*, request: HttpRequest, user: User, token: str) -> int:
+    """Seconds until a code of the kind ``token`` is may be tried again (0: now)."""
+    if _device_model_for(token) is BackupCodeDevice:
+        return selectors.backup_code_wait(user=user, ip_address=client_ip(request))
+    return _wait_for(TOTPDevice.objects.filter(user=user, confirmed=True))
 
 
 @transaction.atomic
@@ -197,7 +209,12 @@ def otp_verify(*, request: HttpRequest, user: User, token: str) -> Device | None
             verified = device
             break
     if verified is None:
-        security_event_record(kind=SecurityEvent.Kind.OTP_FAILED, user=user, request=request)
+        security_event_record(
+            kind=SecurityEvent.Kind.OTP_FAILED,
+            user=user,
+            request=request,
+            detail=BACKUP_CODE if model is BackupCodeDevice else AUTHENTICATOR_APP,
+        )
         return None
     otp_verify_device_login(request=request, user=user, device=verified)
     return verified
@@ -211,7 +228,7 @@ def otp_verify_device_login(*, request: HttpRequest, user: User, device: Device)
         kind=SecurityEvent.Kind.OTP_SUCCEEDED,
         user=user,
         request=request,
-        detail="backup code" if isinstance(device, BackupCodeDevice) else "authenticator app",
+        detail=BACKUP_CODE if isinstance(device, BackupCodeDevice) else AUTHENTICATOR_APP,
     )
 
 
@@ -242,50 +259,49 @@ def totp_provisioning_uri(*, device: TOTPDevice, secret: bytes) -> str:
     return f"otpauth://totp/{label}?{query}"
 
 
-def login_wait_seconds(*, username: str, ip_address: str | None) -> int:
-    """Seconds this user-name-and-address pair must still wait before another try.
-
-    After ``VARN_LOGIN_SLOWDOWN_AFTER`` failures each further try waits 5 s, doubling up to
-    five minutes; django-axes locks the pair outright at ``AXES_FAILURE_LIMIT``.
-    """
-    from axes.models import AccessAttempt
-
-    attempt = (
-        AccessAttempt.objects.filter(username=username, ip_address=ip_address)
-        .order_by("-attempt_time")
-        .first()
-    )
-    if attempt is None:
-        return 0
-    excess = attempt.failures_since_start - settings.VARN_LOGIN_SLOWDOWN_AFTER
-    if excess < 0:
-        return 0
-    delay = timedelta(seconds=min(5 * 2**excess, 300))
-    remaining = attempt.attempt_time + delay - timezone.now()
-    return max(0, int(remaining.total_seconds()) + (1 if remaining.microseconds else 0))
-
-
 @transaction.atomic
 def user_password_change(
-    *, user: User, new_password: str, request: HttpRequest, keep_current_session: bool
+    *, user: User, new_password: str | None, request: HttpRequest, keep_current_session: bool
 ) -> None:
-    """Set a new password and end the user's other sessions (or all of them).
+    """Set a new password (``None``: no password sign-in at all) and end other sessions.
 
     The caller has validated ``new_password``. When the user changes their own password the
     current session is kept under a new key; when an admin sets it, every session ends.
     """
-    user.set_password(new_password)
+    if new_password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(new_password)
     user.save(update_fields=["password"])
     current = request.session.session_key if keep_current_session else None
     others = TrackedSession.objects.filter(user=user).exclude(session_key=current)
     Session.objects.filter(session_key__in=others.values("session_key")).delete()
     others.delete()
     if keep_current_session:
-        update_session_auth_hash(request, user)
-        session_rotate(request=request, user=user)
+        update_session_auth_hash(request, user)  # also gives the session a new key
+        TrackedSession.objects.filter(session_key=current).delete()
+        session_track(request=request, user=user)
     security_event_record(
         kind=SecurityEvent.Kind.PASSWORD_CHANGED,
         user=user,
         request=request,
-        detail="by the user" if keep_current_session else "by an administrator",
+        detail=(
+            "by the user"
+            if keep_current_session
+            else "disabled by an administrator"
+            if new_password is None
+            else "by an administrator"
+        ),
+    )
+
+
+def password_check_failed(*, request: HttpRequest, user: User) -> None:
+    """Count a wrong current password (on the change form) as a failed sign-in.
+
+    django-axes and the slow-down then treat guessing through the form exactly like
+    guessing at the sign-in page.
+    """
+    user_login_failed.send(sender=__name__, credentials={"username": user.email}, request=request)
+    security_event_record(
+        kind=SecurityEvent.Kind.LOGIN_FAILED, user=user, request=request, detail="password change"
     )

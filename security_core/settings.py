@@ -177,7 +177,10 @@ if VARN_ENV == "test":
     # Same algorithm (argon2id), lower cost, so the suite is not dominated by hashing.
     PASSWORD_HASHERS.insert(0, "security_core.hashers.FastTestArgon2PasswordHasher")
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "display_name")},
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},

@@ -79,11 +79,10 @@ def login(request: HttpRequest) -> HttpResponse:
         return _render_login(request, form, status=400 if request.method == "POST" else 200)
 
     username = form.cleaned_data["username"]
-    wait = services.login_wait_seconds(username=username, ip_address=lockout_address(request))
+    # No event per throttled try: the failures that caused the wait are recorded already,
+    # and a flood of throttled tries must not become a flood of database writes.
+    wait = selectors.login_wait_seconds(username=username, ip_address=lockout_address(request))
     if wait:
-        services.security_event_record(
-            kind=SecurityEvent.Kind.LOGIN_THROTTLED, user=None, request=request
-        )
         error = _("Too many failed attempts. Wait %(seconds)d seconds and try again.") % {
             "seconds": wait
         }
@@ -142,7 +141,9 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            wait = services.otp_throttle_wait(user=user, token=form.cleaned_data["token"])
+            wait = services.otp_throttle_wait(
+                request=request, user=user, token=form.cleaned_data["token"]
+            )
             if wait:
                 form.add_error(
                     "token",
@@ -268,6 +269,22 @@ def password_change(request: HttpRequest) -> HttpResponse:
     """Change one's own password; other sessions of the account end."""
     user = _user(request)
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        wait = selectors.login_wait_seconds(
+            username=user.email, ip_address=lockout_address(request)
+        )
+        if wait:
+            error = _("Too many failed attempts. Wait %(seconds)d seconds and try again.") % {
+                "seconds": wait
+            }
+            return render(
+                request,
+                "accounts/password_change.html",
+                {"form": PasswordChangeForm(user), "error": error},
+                status=429,
+            )
+        if not form.is_valid() and "old_password" in form.errors:
+            services.password_check_failed(request=request, user=user)
     if request.method == "POST" and form.is_valid():
         services.user_password_change(
             user=user,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from security_core import environment
 from security_core.environment import (
     ConfigurationError,
     dev_secret,
@@ -520,3 +521,10 @@ def test_production_redirects_plain_http_to_https(production_responses):
 
 def test_production_refuses_a_host_it_does_not_serve(production_responses):
     assert production_responses["other_host_status"] == 400
+
+
+@pytest.mark.parametrize("key_id", ["kö2", "k²", "k-1", "k" * 33])
+def test_key_ids_must_be_short_plain_ascii(key_id):
+    key = base64.urlsafe_b64encode(b"\0" * 32).decode().rstrip("=")
+    with pytest.raises(environment.ConfigurationError):
+        environment.parse_keyring("VARN_KEYRING", f"{key_id}:{key}")

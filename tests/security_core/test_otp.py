@@ -24,6 +24,7 @@ from django_otp.oath import TOTP
 from security_core import backup_codes, selectors, services
 from security_core.models import BackupCode, BackupCodeDevice, SecurityEvent, TOTPDevice, User
 from security_core.roles import Role
+from security_core.selectors import BACKUP_CODE_FAILURES_ALLOWED
 from tests.conftest import service_request
 from tests.factories import PASSWORD, UserFactory
 
@@ -40,8 +41,8 @@ def _english(client: Client) -> Client:
     return client
 
 
-def _sign_in_with_password(client: Client, user: User) -> Any:
-    return client.post(reverse("login"), {"username": user.email, "password": PASSWORD})
+def _sign_in_with_password(client: Client, user: User, **extra: Any) -> Any:
+    return client.post(reverse("login"), {"username": user.email, "password": PASSWORD}, **extra)
 
 
 def _enrolled_totp(user: User) -> TOTPDevice:
@@ -461,7 +462,6 @@ def test_issuing_new_backup_codes_invalidates_the_old_ones(client, handler):
 
     assert client.post(reverse("otp_verify"), {"token": old[0]}).status_code == 400
     assert not BackupCode.objects.filter(code_hash=backup_codes.hash_code(old[0])).exists()
-    _rewind_throttle(BackupCodeDevice.objects.get(user=handler))
     assert client.post(reverse("otp_verify"), {"token": new[0]}).status_code == 302
 
 
@@ -481,38 +481,42 @@ def test_regenerating_backup_codes_from_account_page_invalidates_old_ones(client
 
 
 @pytest.mark.parametrize("also_has_app", [False, True], ids=["codes only", "codes and app"])
-def test_wrong_backup_codes_slow_down_even_the_right_code_until_the_wait_passes(
+def test_wrong_backup_codes_pause_that_address_but_never_lock_the_owner_out(
     client, handler, also_has_app
 ):
     if also_has_app:  # the usual state after enrolment
         _enrolled_totp(handler)
     codes = services.backup_codes_issue(user=handler)
-    device = BackupCodeDevice.objects.get(user=handler)
     _english(client)
-    _sign_in_with_password(client, handler)
+    _sign_in_with_password(client, handler, REMOTE_ADDR="203.0.113.66")
 
-    for failures in (1, 2, 3):
-        if failures > 1:
-            _rewind_throttle(device)  # each wrong guess is made after the previous wait
+    for _ in range(BACKUP_CODE_FAILURES_ALLOWED):
         wrong = backup_codes.generate()
-        assert client.post(reverse("otp_verify"), {"token": wrong}).status_code == 400
-        device.refresh_from_db()
-        assert device.throttling_failure_count == failures
+        response = client.post(reverse("otp_verify"), {"token": wrong}, REMOTE_ADDR="203.0.113.66")
+        assert response.status_code == 400
 
-    response = client.post(reverse("otp_verify"), {"token": codes[0]})
+    response = client.post(reverse("otp_verify"), {"token": codes[0]}, REMOTE_ADDR="203.0.113.66")
 
     assert response.status_code == 429
     assert "Wait" in response.content.decode()
-    assert client.get(reverse("home"))["Location"].startswith(reverse("otp_verify"))
-    assert not BackupCode.objects.filter(device=device, used_at__isnull=False).exists()
+    assert not BackupCode.objects.filter(used_at__isnull=False).exists()
+    failures = SecurityEvent.objects.filter(user=handler, kind=SecurityEvent.Kind.OTP_FAILED)
+    assert failures.count() == BACKUP_CODE_FAILURES_ALLOWED
+
+    # The owner, elsewhere, is not locked out by someone guessing from another address.
+    owner = Client()
+    _sign_in_with_password(owner, handler, REMOTE_ADDR="198.51.100.20")
     assert (
-        SecurityEvent.objects.filter(user=handler, kind=SecurityEvent.Kind.OTP_FAILED).count() == 3
+        owner.post(
+            reverse("otp_verify"), {"token": codes[0]}, REMOTE_ADDR="198.51.100.20"
+        ).status_code
+        == 302
     )
 
-    _rewind_throttle(device)
-    assert client.post(reverse("otp_verify"), {"token": codes[0]}).status_code == 302
-    device.refresh_from_db()
-    assert device.throttling_failure_count == 0
+    # And the paused address may try again once the window has passed.
+    failures.update(created_at=timezone.now() - timedelta(minutes=16))
+    response = client.post(reverse("otp_verify"), {"token": codes[1]}, REMOTE_ADDR="203.0.113.66")
+    assert response.status_code == 302
 
 
 @pytest.mark.parametrize("also_has_codes", [False, True], ids=["app only", "app and codes"])
@@ -532,3 +536,22 @@ def test_wrong_totp_codes_slow_down_even_the_right_code_until_the_wait_passes(
     assert "Wait" in response.content.decode()
     _rewind_throttle(device)
     assert client.post(reverse("otp_verify"), {"token": _code(device)}).status_code == 302
+
+
+def test_making_new_backup_codes_keeps_the_session_verified(client, handler):
+    codes = services.backup_codes_issue(user=handler)
+    _sign_in_with_password(client, handler)
+    assert client.post(reverse("otp_verify"), {"token": codes[0]}).status_code == 302
+
+    assert client.post(reverse("backup_codes_regenerate")).status_code == 200
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_totp_back_off_keeps_doubling_so_codes_never_become_guessable_at_a_steady_rate(handler):
+    device = _enrolled_totp(handler)
+    for _ in range(16):
+        device.throttle_increment(commit=False)
+    device.throttling_failure_timestamp = timezone.now()
+    allowed, details = device.verify_is_allowed()
+    assert not allowed
+    assert details["locked_until"] - timezone.now() > timedelta(hours=9)

@@ -10,10 +10,12 @@ from django.urls import reverse
 from security_core import services
 from security_core.models import SecurityEvent
 from security_core.roles import Role
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "Lingonberry-Tramway-Quartz-81"
+PASSWORD_OF_FACTORY = PASSWORD
 
 
 def _sign_in_for_real(client: Client, user, password: str) -> None:
@@ -84,3 +86,66 @@ def test_admin_setting_a_password_is_recorded_and_ends_all_the_users_sessions(
     assert victim_browser.get(reverse("home")).status_code == 302
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PASSWORD_CHANGED, user=target)
     assert event.detail == "by an administrator"
+
+
+def test_guessing_the_current_password_on_the_change_form_is_slowed_like_sign_in(
+    client, handler, password, signed_in, settings
+):
+    signed_in(client, handler, verified=True)
+    guess = {"old_password": "a-wrong-guess", "new_password1": NEW_PASSWORD}
+    guess["new_password2"] = NEW_PASSWORD
+    statuses = [
+        client.post(reverse("password_change"), guess).status_code
+        for _ in range(settings.VARN_LOGIN_SLOWDOWN_AFTER + 1)
+    ]
+
+    assert statuses[:-1] == [400] * settings.VARN_LOGIN_SLOWDOWN_AFTER
+    assert statuses[-1] == 429
+    right = {**guess, "old_password": password}
+    assert client.post(reverse("password_change"), right).status_code == 429
+    handler.refresh_from_db()
+    assert handler.check_password(password)
+    failures = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAILED, user=handler)
+    assert failures.count() == settings.VARN_LOGIN_SLOWDOWN_AFTER
+
+
+def test_password_resembling_the_persons_name_is_refused(client, make_user, signed_in):
+    person = make_user(Role.REPORTER, display_name="Hannelore Kvarnström")
+    signed_in(client, person, verified=False)
+    similar = "Hannelore-Kvarnstrom-2026"
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD_OF_FACTORY, "new_password1": similar, "new_password2": similar},
+    )
+    assert response.status_code == 400
+    person.refresh_from_db()
+    assert not person.check_password(similar)
+
+
+def test_admin_disabling_password_sign_in_is_recorded_and_ends_sessions(
+    client, admin_user, make_user, password, signed_in
+):
+    target = make_user(Role.HANDLER)
+    victim_browser = Client()
+    _sign_in_for_real(victim_browser, target, password)
+    signed_in(client, admin_user, verified=True)
+
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[target.pk]),
+        {"usable_password": "false"},
+    )
+
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert not target.has_usable_password()
+    assert victim_browser.get(reverse("home")).status_code == 302
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PASSWORD_CHANGED, user=target)
+    assert event.detail == "disabled by an administrator"
+
+
+def test_admin_sites_own_password_and_logout_pages_lead_to_the_recorded_views(
+    client, admin_user, signed_in
+):
+    signed_in(client, admin_user, verified=True)
+    assert client.get("/admin/password_change/")["Location"] == reverse("password_change")
+    assert client.get("/admin/logout/")["Location"] == reverse("logout")

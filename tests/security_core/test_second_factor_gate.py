@@ -17,7 +17,16 @@ pytestmark = pytest.mark.django_db
 
 # Reachable after the password step alone: public pages and the steps of signing in.
 PUBLIC = frozenset(
-    {"start", "healthz", "login", "logout", "set_language", "otp_verify", "otp_enrol"}
+    {
+        "start",
+        "healthz",
+        "login",
+        "logout",
+        "set_language",
+        "otp_verify",
+        "otp_enrol",
+        "admin:login",  # only ever redirects to the site's own sign-in, or answers 404
+    }
 )
 
 

@@ -306,7 +306,9 @@ def test_after_repeated_failures_even_the_right_password_must_wait(client, handl
     # While waiting, the answer does not tell whether the password was right.
     assert _without_tokens(right) == _without_tokens(wrong)
     assert "_auth_user_id" not in client.session
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_THROTTLED).exists()
+    # Throttled tries are answered without a database write each (no event flood).
+    failed = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAILED).count()
+    assert failed == settings.VARN_LOGIN_SLOWDOWN_AFTER
 
 
 def test_slowed_down_sign_in_works_once_the_wait_has_passed(client, handler):
@@ -407,3 +409,19 @@ def test_login_keeps_a_local_next(client, reporter):
     )
 
     assert response["Location"] == reverse("account_security")
+
+
+def test_changing_the_user_agent_does_not_escape_the_slow_down(client, handler):
+    for attempt in range(settings.VARN_LOGIN_SLOWDOWN_AFTER):
+        response = _post_login(
+            client,
+            handler.email,
+            "wrong-password-guess",
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_USER_AGENT=f"agent-{attempt}",
+        )
+        assert response.status_code == 400
+    response = _post_login(
+        client, handler.email, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="yet-another-agent"
+    )
+    assert response.status_code == 429
