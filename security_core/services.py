@@ -305,3 +305,12 @@ def password_check_failed(*, request: HttpRequest, user: User) -> None:
     security_event_record(
         kind=SecurityEvent.Kind.LOGIN_FAILED, user=user, request=request, detail="password change"
     )
+
+
+@transaction.atomic
+def sessions_clear_expired() -> int:
+    """Remove expired server-side sessions and tracking rows whose session is gone."""
+    Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    orphans = TrackedSession.objects.exclude(session_key__in=Session.objects.values("session_key"))
+    count, _details = orphans.delete()
+    return count
