@@ -23,6 +23,7 @@ def test_expired_sessions_and_their_tracking_rows_are_removed(handler):
         expire_date=timezone.now() - timedelta(minutes=1)
     )
     for store in (live, expired):
+        assert store.session_key is not None
         TrackedSession.objects.create(session_key=store.session_key, user=handler)
 
     assert clear_expired_sessions.delay().get() == 1
