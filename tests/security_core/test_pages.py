@@ -251,3 +251,28 @@ def test_server_error_page_renders_even_when_static_files_are_not_collected(
 
     assert response.status_code == 500
     assert 'id="main"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("handler_name", "status", "heading"),
+    [
+        ("bad_request", 400, "The request could not be understood"),
+        ("permission_denied", 403, "Not allowed"),
+    ],
+)
+def test_400_and_403_pages_are_generic_and_in_the_site_layout(
+    rf: RequestFactory, handler_name, status, heading
+):
+    from django.utils import translation
+
+    from security_core.views import errors
+
+    request = rf.get("/x")
+    with translation.override("en"):
+        response = getattr(errors, handler_name)(request, Exception("secret detail 42"))
+    body = response.content.decode()
+    assert response.status_code == status
+    assert heading in body
+    assert 'class="site-header"' in body
+    assert "secret detail 42" not in body
+    assert "Traceback" not in body
