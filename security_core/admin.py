@@ -84,6 +84,7 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
                     request=request,
                     keep_current_session=False,
                 )
+                self.log_change(request, user, "Changed password; the user's sessions were ended.")
                 messages.success(request, "Password changed; the user's sessions were ended.")
                 return HttpResponseRedirect(
                     reverse("admin:security_core_user_change", args=[user.pk])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -150,3 +151,17 @@ class SecondFactorRequiredMiddleware:
         if request.method == "GET":
             target = f"{target}?{urlencode({'next': request.get_full_path()})}"
         return HttpResponseRedirect(target)
+
+
+class AuditActorMiddleware(AuditlogMiddleware):  # type: ignore[misc]
+    """django-auditlog's middleware, recording the actor and nothing the client chose.
+
+    auditlog would also store the client-sent ``X-Forwarded-Port`` header; anonymous
+    reporters must leave nothing of their connection behind, so it is dropped here (the
+    address is dropped by ``AUDITLOG_DISABLE_REMOTE_ADDR``, the correlation-id header by
+    ``AUDITLOG_CID_HEADER = None``).
+    """
+
+    @staticmethod
+    def _get_remote_port(request: HttpRequest) -> None:
+        return None

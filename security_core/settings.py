@@ -118,7 +118,7 @@ MIDDLEWARE = [
     "security_core.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "security_core.middleware.AuditActorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -300,6 +300,7 @@ ADMINS: list[tuple[str, str]] = []  # error mails would carry request data; none
 # --- Audit ----------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = True  # anonymous reporters must leave no address behind
+AUDITLOG_CID_HEADER = None  # nor a correlation id of their choosing
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

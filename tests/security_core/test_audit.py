@@ -361,3 +361,24 @@ def test_wrong_second_factor_records_an_otp_failure(client, handler, password):
         for text in _field_texts(event):
             assert "000000" not in text
             assert "ABCD" not in text
+
+
+def test_audit_entries_keep_no_connection_details_a_client_sent(client, admin_user, handler):
+    from tests.conftest import sign_in
+
+    sign_in(client, admin_user, verified=True)
+    url = reverse("admin:security_core_user_change", args=[handler.pk])
+    form = {"email": handler.email, "display_name": handler.display_name}
+    form |= {"role": Role.DUTY_OFFICER, "is_active": "on"}
+    client.post(
+        url,
+        form,
+        HTTP_X_FORWARDED_PORT="4444",
+        HTTP_X_CORRELATION_ID="tracking-me-123",
+        REMOTE_ADDR="203.0.113.77",
+    )
+    entry = LogEntry.objects.get_for_object(handler).filter(action=LogEntry.Action.UPDATE).get()
+    assert entry.actor == admin_user
+    assert entry.remote_addr is None
+    assert entry.remote_port is None
+    assert entry.cid is None

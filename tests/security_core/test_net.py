@@ -151,3 +151,18 @@ def test_lockout_from_one_address_does_not_lock_the_user_out_from_another(
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("otp_enrol"))
+
+
+def test_ipv6_failures_count_per_64_so_a_subscriber_cannot_rotate_addresses(client, settings):
+    from django.test import RequestFactory
+
+    from security_core.net import lockout_address
+
+    settings.VARN_TRUSTED_PROXIES = 0
+    one = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2::1")
+    other = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:fffe")
+    neighbour = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:3::1")
+    v4 = RequestFactory().get("/", REMOTE_ADDR="203.0.113.5")
+    assert lockout_address(one) == lockout_address(other) == "2001:db8:1:2::"
+    assert lockout_address(neighbour) != lockout_address(one)
+    assert lockout_address(v4) == "203.0.113.5"

@@ -555,3 +555,17 @@ def test_totp_back_off_keeps_doubling_so_codes_never_become_guessable_at_a_stead
     allowed, details = device.verify_is_allowed()
     assert not allowed
     assert details["locked_until"] - timezone.now() > timedelta(hours=9)
+
+
+def test_backup_codes_made_under_an_old_secret_key_work_while_it_is_a_fallback(
+    client, handler, settings
+):
+    codes = services.backup_codes_issue(user=handler)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 60
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    request = _verify_request(handler)
+    assert services.otp_verify(request=request, user=handler, token=codes[0]) is not None
+    settings.SECRET_KEY_FALLBACKS = []
+    request = _verify_request(handler)
+    assert services.otp_verify(request=request, user=handler, token=codes[1]) is None
