@@ -1,12 +1,16 @@
-"""Authenticated encryption of small secrets under the key ring (AES-256-GCM).
+"""Envelope encryption primitives: data keys wrapped by the key ring, fields sealed by data keys.
 
-A sealed value is ``version (1 byte) | key-id length (1 byte) | key id | nonce (12 bytes) |
-ciphertext+tag``. The associated data names the model, field and record it belongs to, so a
-ciphertext copied to another row or field does not open. Opening never returns partial
-plaintext: any change to any byte raises ``DecryptionError``, which carries no content.
+Every sensitive record has its own random 256-bit data key. The data key is stored wrapped
+(AES-256-GCM) by a key-encryption key (KEK) from the ring ``settings.VARN_KEYRING``
+(``key id -> key``, the first one active), together with that KEK's id, and bound by
+associated data to the data key's own id. Fields are sealed with the data key:
 
-This is the foundation's sealing of TOTP secrets; the envelope scheme with per-record data
-keys (issue 3) builds on the same ring and format.
+    field ciphertext = version (1 byte) | nonce (12 bytes) | AES-256-GCM(plaintext) + tag
+
+with associated data naming the model, the field and the record, so a ciphertext moved to
+another row or field does not open. Opening never returns partial plaintext: any changed,
+missing or extra byte raises ``DecryptionError``, which carries no content and is logged
+without content.
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ import logging
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FIELD_VERSION = 2
+WRAP_VERSION = 1
 NONCE_BYTES = 12
+KEY_BYTES = 32
 
 
 class DecryptionError(Exception):
@@ -31,35 +39,82 @@ class DecryptionError(Exception):
         super().__init__("The encrypted value could not be opened.")
 
 
-def associated_data(model_label: str, field: str, record_id: object) -> bytes:
-    return f"varn:{model_label}:{field}:{record_id}".encode()
+class UnknownKeyError(DecryptionError):
+    """The key-encryption key a data key was wrapped with is not in the ring."""
 
 
-def _ring() -> dict[str, bytes]:
+def keyring() -> dict[str, bytes]:
     ring: dict[str, bytes] = settings.VARN_KEYRING
     return ring
 
 
-def seal(plaintext: bytes, *, aad: bytes) -> bytes:
-    key_id, key = next(iter(_ring().items()))
+def active_key_id() -> str:
+    return next(iter(keyring()))
+
+
+def _fail(context: str) -> DecryptionError:
+    # Log that it happened and where, never what.
+    logger.warning("Encrypted value failed to open (%s).", context)
+    return DecryptionError()
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def wrap_data_key(data_key: bytes, *, data_key_id: object) -> tuple[str, bytes]:
+    """Wrap ``data_key`` under the active KEK; returns ``(kek id, wrapped bytes)``."""
+    kek_id = active_key_id()
     nonce = os.urandom(NONCE_BYTES)
-    kid = key_id.encode("ascii")
-    header = bytes([FORMAT_VERSION, len(kid)]) + kid
-    return header + nonce + AESGCM(key).encrypt(nonce, plaintext, header + aad)
+    aad = f"varn:datakey:{data_key_id}:{kek_id}".encode()
+    wrapped = (
+        bytes([WRAP_VERSION]) + nonce + AESGCM(keyring()[kek_id]).encrypt(nonce, data_key, aad)
+    )
+    return kek_id, wrapped
 
 
-def open_sealed(blob: bytes, *, aad: bytes) -> bytes:
+def unwrap_data_key(kek_id: str, wrapped: bytes, *, data_key_id: object) -> bytes:
+    kek = keyring().get(kek_id)
+    if kek is None:
+        logger.warning("A data key is wrapped by key %s, which is not in the ring.", kek_id)
+        raise UnknownKeyError
     try:
-        version, kid_len = blob[0], blob[1]
-        kid = blob[2 : 2 + kid_len]
-        header = blob[: 2 + kid_len]
-        nonce = blob[2 + kid_len : 2 + kid_len + NONCE_BYTES]
-        body = blob[2 + kid_len + NONCE_BYTES :]
-        if version != FORMAT_VERSION or len(nonce) != NONCE_BYTES:
+        if wrapped[0] != WRAP_VERSION:
             raise ValueError
-        key = _ring()[kid.decode("ascii")]
-        return AESGCM(key).decrypt(nonce, body, header + aad)
-    except (IndexError, KeyError, ValueError, UnicodeDecodeError, InvalidTag):
-        # Log that it happened and where, never what.
-        logger.warning("Sealed value failed to open (aad context %s).", aad.split(b":")[1:3])
-        raise DecryptionError from None
+        nonce, body = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
+        aad = f"varn:datakey:{data_key_id}:{kek_id}".encode()
+        key = AESGCM(kek).decrypt(nonce, body, aad)
+    except (IndexError, ValueError, InvalidTag):
+        raise _fail("data key") from None
+    if len(key) != KEY_BYTES:
+        raise _fail("data key")
+    return key
+
+
+def field_aad(model_label: str, field: str, record_id: object) -> bytes:
+    return f"varn:field:{model_label}:{field}:{record_id}".encode()
+
+
+def seal_field(data_key: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return bytes([FIELD_VERSION]) + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+
+def open_field(data_key: bytes, blob: bytes, *, aad: bytes) -> bytes:
+    try:
+        if blob[0] != FIELD_VERSION:
+            raise ValueError
+        nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+        if len(nonce) != NONCE_BYTES:
+            raise ValueError
+        return AESGCM(data_key).decrypt(nonce, body, aad)
+    except (IndexError, ValueError, InvalidTag):
+        # The context names model and field only (the record id is not logged either).
+        raise _fail(aad.decode("utf-8", "replace").rsplit(":", 1)[0]) from None
+
+
+def subkey(data_key: bytes, purpose: str) -> bytes:
+    """A key for one purpose (e.g. a file's contents), derived from a record's data key."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()
+    ).derive(data_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
 from security_core import crypto
+from security_core.encryption import EncryptedModel, EncryptedTextField
 from security_core.roles import STAFF_ROLES, Role
 
 
@@ -113,8 +115,43 @@ class TrackedSession(models.Model):
         return f"session of {self.user_id}"
 
 
-class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
-    """A TOTP authenticator whose secret is sealed at rest (django-otp stores it in clear).
+class DataKey(models.Model):
+    """One record's data key, stored only wrapped by a key-encryption key from the ring.
+
+    ``kek_id`` names the ring key that wrapped it; rotation re-wraps these rows (never the
+    records). Deleting a row makes its record's encrypted fields unreadable for good.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kek_id = models.CharField(max_length=32, db_index=True)
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    rewrapped_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"data key {self.id} (under {self.kek_id})"
+
+    @classmethod
+    def issue(cls) -> tuple[DataKey, bytes]:
+        """A new data key: the stored (wrapped) row and the plaintext key for immediate use."""
+        key = crypto.new_data_key()
+        record = cls(id=uuid.uuid4())
+        record.kek_id, record.wrapped = crypto.wrap_data_key(key, data_key_id=record.id)
+        record.save()
+        return record, key
+
+    def unwrap(self) -> bytes:
+        return crypto.unwrap_data_key(self.kek_id, bytes(self.wrapped), data_key_id=self.id)
+
+    def rewrap(self) -> None:
+        """Wrap the same data key under the active ring key (key rotation)."""
+        key = self.unwrap()
+        self.kek_id, self.wrapped = crypto.wrap_data_key(key, data_key_id=self.id)
+        self.rewrapped_at = timezone.now()
+
+
+class TOTPDevice(EncryptedModel, TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator whose secret is encrypted at rest (django-otp stores it in clear).
 
     Invariant: the secret never leaves this model except as the otpauth URI and QR code
     shown to its own user during enrolment. A token is accepted only at a time step above
@@ -128,7 +165,7 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         return 1
 
     handle = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    sealed_key = models.BinaryField(editable=False)
+    key = EncryptedTextField()  # the secret, base32
     step = models.PositiveSmallIntegerField(default=30)
     digits = models.PositiveSmallIntegerField(default=6)
     tolerance = models.PositiveSmallIntegerField(default=1)
@@ -139,14 +176,16 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         verbose_name = _("authenticator app")
         verbose_name_plural = _("authenticator apps")
 
-    def _aad(self) -> bytes:
-        return crypto.associated_data("security_core.totpdevice", "key", self.handle)
+    def encryption_binding(self) -> str:
+        # django-otp needs integer ids, which exist only after insert; the handle exists
+        # from the start, so the key's ciphertext is bound to it.
+        return str(self.handle)
 
     def set_secret(self, secret: bytes) -> None:
-        self.sealed_key = crypto.seal(secret, aad=self._aad())
+        self.key = base64.b32encode(secret).decode("ascii")
 
     def secret(self) -> bytes:
-        return crypto.open_sealed(bytes(self.sealed_key), aad=self._aad())
+        return base64.b32decode(self.key or "")
 
     def verify_token(self, token: Any) -> bool:
         """Check ``token``; the caller holds the row lock (``select_for_update``)."""
@@ -158,8 +197,8 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         try:
             secret = self.secret()
         except crypto.DecryptionError:
-            # A sealed key that does not open (tampered, or its key left the ring) verifies
-            # nothing; the failure is logged without content by crypto.open_sealed.
+            # A key that does not open (tampered, or its ring key is gone) verifies nothing;
+            # the failure is logged without content by crypto.
             secret = None
         if secret is not None and token_text.isdigit() and len(token_text) == self.digits:
             totp = TOTP(secret, self.step, 0, self.digits, self.drift)

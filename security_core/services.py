@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import django_otp
@@ -120,8 +121,10 @@ def totp_device_begin(*, request: HttpRequest, user: User) -> TOTPDevice:
 def totp_pending_wait(*, request: HttpRequest, user: User) -> int:
     """Seconds until this session's pending authenticator accepts another code."""
     pending_id = request.session.get(ENROL_SESSION_KEY)
-    device = TOTPDevice.objects.filter(user=user, confirmed=False, handle=pending_id).first()
-    return _wait_for([device]) if device is not None and pending_id else 0
+    if not pending_id:
+        return 0
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, handle=str(pending_id)).first()
+    return _wait_for([device]) if device is not None else 0
 
 
 @transaction.atomic
@@ -204,7 +207,9 @@ def otp_verify(*, request: HttpRequest, user: User, token: str) -> Device | None
     cleaned = "".join(token.split())
     model = _device_model_for(cleaned)
     verified: Device | None = None
-    for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+    manager: Any = model.objects
+    devices = manager.select_for_update().filter(user=user, confirmed=True)
+    for device in devices:
         if device.verify_token(cleaned):
             verified = device
             break

@@ -73,3 +73,9 @@ def service_request(path: str = "/"):
     request = RequestFactory().post(path)
     request.session = import_module(settings.SESSION_ENGINE).SessionStore()
     return request
+
+
+def stored_ciphertext(device) -> bytes:
+    """The TOTP key exactly as the database holds it."""
+    raw = type(device).objects.filter(pk=device.pk).values_list("key", flat=True).get()
+    return bytes(raw)

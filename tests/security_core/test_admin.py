@@ -15,7 +15,7 @@ from django_otp.oath import TOTP
 from security_core import services
 from security_core.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
 from security_core.roles import Role
-from tests.conftest import service_request
+from tests.conftest import service_request, stored_ciphertext
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def _enrol_totp(user: User) -> TOTPDevice:
 def _secret_forms(device: TOTPDevice) -> list[str]:
     """Every way the device's secret or sealed key could be written on a page."""
     secret = device.secret()
-    sealed = bytes(device.sealed_key)
+    sealed = stored_ciphertext(device)
     b32 = base64.b32encode(secret).decode().rstrip("=")
     return [
         secret.hex(),
@@ -52,7 +52,7 @@ def _secret_forms(device: TOTPDevice) -> list[str]:
 def _assert_no_secret(body: str, device: TOTPDevice) -> None:
     for form in _secret_forms(device):
         assert form not in body, "the page shows the TOTP secret or its sealed key"
-    assert "sealed_key" not in body
+    assert "data_key" not in body
     assert "otpauth://" not in body
     # Nothing long that looks like a base32 key or a hex blob, whatever it is.
     assert not re.search(r"\b[A-Z2-7]{26,}\b", body)
@@ -128,7 +128,7 @@ def test_totp_device_pages_show_no_sealed_key_and_nothing_like_the_secret(admin_
     page = admin_client.get(reverse("admin:security_core_totpdevice_change", args=[device.pk]))
     assert page.status_code == 200
     _assert_no_secret(page.content.decode(), device)
-    assert 'name="sealed_key"' not in page.content.decode()
+    assert 'name="key"' not in page.content.decode()
 
 
 def test_backup_code_device_pages_show_no_code_and_no_code_hash(admin_client, handler):
