@@ -99,7 +99,7 @@ def new_secret_key() -> str:
     return secrets.token_urlsafe(64)
 
 
-def _b64(raw: bytes) -> str:
+def encode_key(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
@@ -109,11 +109,11 @@ def new_key_id() -> str:
 
 def new_keyring() -> str:
     """A key ring with one fresh 256-bit key, in the ``VARN_KEYRING`` format."""
-    return f"{new_key_id()}:{_b64(secrets.token_bytes(KEY_BYTES))}"
+    return f"{new_key_id()}:{encode_key(secrets.token_bytes(KEY_BYTES))}"
 
 
 def new_audit_key() -> str:
-    return _b64(secrets.token_bytes(KEY_BYTES))
+    return encode_key(secrets.token_bytes(KEY_BYTES))
 
 
 def production_secret_lines() -> list[str]:

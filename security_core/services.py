@@ -22,6 +22,7 @@ from security_core import backup_codes, crypto, selectors
 from security_core.models import (
     BackupCode,
     BackupCodeDevice,
+    DataKey,
     SecurityEvent,
     TOTPDevice,
     TrackedSession,
@@ -319,3 +320,33 @@ def sessions_clear_expired() -> int:
     orphans = TrackedSession.objects.exclude(session_key__in=Session.objects.values("session_key"))
     count, _details = orphans.delete()
     return count
+
+
+def data_keys_rewrap(*, batch_size: int = 500, max_batches: int | None = None) -> int:
+    """Re-wrap data keys that are not under the active ring key; returns how many.
+
+    Works in short transactions of ``batch_size`` rows, each row locked while it is
+    re-wrapped (rows another rotation holds are skipped, on PostgreSQL), so the site keeps
+    serving: a reader always finds its data key wrapped under a key that is in the ring.
+    Keys wrapped under a ring key that is no longer configured cannot be re-wrapped and are
+    left alone (``rotate_keys`` reports them).
+    """
+    ring = crypto.keyring()
+    active = crypto.active_key_id()
+    older = [key_id for key_id in ring if key_id != active]
+    total = batches = 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            batch = list(
+                DataKey.objects.select_for_update(skip_locked=True)
+                .filter(kek_id__in=older)
+                .order_by("id")[:batch_size]
+            )
+            if not batch:
+                break
+            for data_key in batch:
+                data_key.rewrap()
+            DataKey.objects.bulk_update(batch, ["kek_id", "wrapped", "rewrapped_at"])
+        total += len(batch)
+        batches += 1
+    return total

@@ -62,6 +62,16 @@ SECRET_KEY_FALLBACKS = [
 ]
 # Encryption key ring (key id -> 256-bit key encryption key); the first key is active.
 VARN_KEYRING = parse_keyring("VARN_KEYRING", _secret("VARN_KEYRING", "keyring", new_keyring))
+# The file the ring was read from, if any, so `rotate_keys --new-key` can add a key to it.
+VARN_KEYRING_PATH: Path | None = (
+    None
+    if env_str("VARN_KEYRING")
+    else Path(env_str("VARN_KEYRING_FILE"))
+    if env_str("VARN_KEYRING_FILE")
+    else None
+    if PRODUCTION
+    else VAR_DIR / "keyring"
+)
 # Key for the HMAC chain over the audit trail; never stored in the database.
 VARN_AUDIT_KEY = parse_audit_key(
     "VARN_AUDIT_KEY", _secret("VARN_AUDIT_KEY", "audit_key", new_audit_key)
