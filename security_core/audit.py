@@ -9,17 +9,35 @@ an allow-list is the only safe way. Later models register here too.
 from __future__ import annotations
 
 from auditlog.registry import auditlog
+from django.db import models
 
 from security_core.models import BackupCodeDevice, TOTPDevice, User
 
-AUDITED_FIELDS: dict[type, list[str]] = {
-    User: ["email", "display_name", "role", "is_active"],
-    TOTPDevice: ["user", "name", "confirmed"],
-    BackupCodeDevice: ["user", "name", "confirmed", "issued_at"],
-}
+
+def audited_fields() -> dict[type[models.Model], list[str]]:
+    from influence_reports.models import Attachment, Report, ReportTag
+
+    return {
+        User: ["email", "display_name", "role", "is_active"],
+        TOTPDevice: ["user", "name", "confirmed"],
+        BackupCodeDevice: ["user", "name", "confirmed", "issued_at"],
+        # Reports: only the metadata stored in clear; never an encrypted field.
+        Report: [
+            "reference",
+            "reporter",
+            "submitted_at",
+            "withdrawn_at",
+            "is_acute",
+            "needs_support",
+            "media_interest",
+            "police_reported",
+        ],
+        ReportTag: ["report", "kind", "code"],
+        Attachment: ["report", "uploaded_by", "size"],
+    }
 
 
 def register() -> None:
-    for model, fields in AUDITED_FIELDS.items():
+    for model, fields in audited_fields().items():
         if not auditlog.contains(model):
             auditlog.register(model, include_fields=fields)

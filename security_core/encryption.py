@@ -128,7 +128,8 @@ class EncryptedModel(models.Model):
         return state
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self._plain_data_key()  # a new record gets its data key before its first insert
+        if self.data_key_id is None:
+            self._plain_data_key()  # a new record gets its data key before its first insert
         super().save(*args, **kwargs)
 
     def encryption_binding(self) -> str:

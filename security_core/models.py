@@ -132,9 +132,9 @@ class DataKey(models.Model):
         return f"data key {self.id} (under {self.kek_id})"
 
     @classmethod
-    def issue(cls) -> tuple[DataKey, bytes]:
-        """A new data key: the stored (wrapped) row and the plaintext key for immediate use."""
-        key = crypto.new_data_key()
+    def issue(cls, key: bytes | None = None) -> tuple[DataKey, bytes]:
+        """A new data key row (``key``, or a fresh one) and the plaintext key for use now."""
+        key = key or crypto.new_data_key()
         record = cls(id=uuid.uuid4())
         record.kek_id, record.wrapped = crypto.wrap_data_key(key, data_key_id=record.id)
         record.save()
@@ -292,3 +292,32 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AccessEntry(models.Model):
+    """One decrypting read of sensitive data: who read what, why and when.
+
+    Written by the selectors that hand decrypted content to a person (viewing a report,
+    downloading a file, exporting), in the same request, before the content is shown.
+    """
+
+    class Purpose(models.TextChoices):
+        VIEW_REPORT = "view_report", _("viewed a report")
+        DOWNLOAD_ATTACHMENT = "download_attachment", _("downloaded a file")
+
+    id = models.BigAutoField(primary_key=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64, db_index=True)
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("access entry")
+        verbose_name_plural = _("access entries")
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.object_type} {self.object_id}"

@@ -74,6 +74,21 @@ def can_use_admin(user: Any) -> bool:
     return can_manage_accounts(user) or can_read_audit_trail(user)
 
 
+def can_read_report(user: Any, report: Any) -> bool:
+    """The reporter who filed it, and the security staff who work cases."""
+    if can_work_cases(user):
+        return True
+    return can_file_report(user) and report.reporter_id == user.pk
+
+
+def can_add_evidence(user: Any, report: Any) -> bool:
+    return can_file_report(user) and report.reporter_id == user.pk and not report.is_withdrawn
+
+
+def can_withdraw_report(user: Any, report: Any) -> bool:
+    return can_file_report(user) and report.reporter_id == user.pk and not report.is_withdrawn
+
+
 # Django admin model permissions, granted by role. Nothing else reads Django permissions.
 _ACCOUNT_ADMIN_PERMS = frozenset(
     {

@@ -299,6 +299,20 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
+# --- Evidence files (encrypted on disk under server-made names) ---------------------------
+VARN_MEDIA_ROOT = Path(env_str("VARN_MEDIA_ROOT") or VAR_DIR / "media")
+VARN_UPLOAD_MAX_FILE_BYTES = env_int("VARN_UPLOAD_MAX_FILE_MIB", 25) * 1024 * 1024
+VARN_UPLOAD_MAX_REPORT_BYTES = env_int("VARN_UPLOAD_MAX_REPORT_MIB", 100) * 1024 * 1024
+VARN_UPLOAD_MAX_FILES = env_int("VARN_UPLOAD_MAX_FILES", 10)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+_districts = env_str("VARN_DISTRICTS")
+VARN_DISTRICTS = [
+    (code.strip(), label.strip())
+    for code, _sep, label in (item.partition(":") for item in _districts.split(","))
+    if code.strip() and label.strip()
+]
+
 # --- E-mail (notifications carry a link and a reference, never content) ---------------------
 EMAIL_URL = env_str("EMAIL_URL") or ("smtp://localhost:25" if PRODUCTION else "consolemail://")
 vars().update(_env.email_url_config(EMAIL_URL))

@@ -67,7 +67,48 @@ def test_matrix_covers_every_role_and_every_public_predicate():
         if (name.startswith(("can_", "is_")) or name == "requires_second_factor")
         and callable(getattr(permissions, name))
     }
-    assert public == {*EXPECTED, "requires_second_factor"}
+    assert public == {*EXPECTED, *OBJECT_PREDICATES, "requires_second_factor"}
+
+
+# Object-level actions on a report, for its own reporter, another reporter and every staff
+# role. Case workers read every report (recusal comes with case handling); nobody else does.
+OBJECT_PREDICATES = ("can_read_report", "can_add_evidence", "can_withdraw_report")
+OWN, OTHERS = "own reporter", "another reporter"
+OBJECT_EXPECTED = {
+    "can_read_report": {
+        OWN: True,
+        OTHERS: False,
+        **{r: r in {Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD} for r in STAFF_ROLES},
+    },
+    "can_add_evidence": {OWN: True, OTHERS: False, **dict.fromkeys(STAFF_ROLES, False)},
+    "can_withdraw_report": {OWN: True, OTHERS: False, **dict.fromkeys(STAFF_ROLES, False)},
+}
+
+
+@pytest.mark.parametrize("predicate", OBJECT_PREDICATES)
+def test_report_actions_by_role(make_user, predicate):
+    from influence_reports.models import Report
+
+    owner = make_user(Role.REPORTER)
+    report = Report(reporter=owner, reporter_role="official")
+    actors = {OWN: owner, OTHERS: make_user(Role.REPORTER)}
+    actors |= {role: make_user(role) for role in STAFF_ROLES}
+    for who, actor in actors.items():
+        assert getattr(permissions, predicate)(actor, report) is OBJECT_EXPECTED[predicate][who], (
+            who
+        )
+
+
+def test_nobody_adds_evidence_to_or_withdraws_a_withdrawn_report(make_user):
+    from django.utils import timezone
+
+    from influence_reports.models import Report
+
+    owner = make_user(Role.REPORTER)
+    report = Report(reporter=owner, reporter_role="official", withdrawn_at=timezone.now())
+    assert permissions.can_read_report(owner, report)
+    assert not permissions.can_add_evidence(owner, report)
+    assert not permissions.can_withdraw_report(owner, report)
 
 
 @pytest.mark.parametrize(("predicate", "role", "expected"), PREDICATE_CASES)

@@ -1,0 +1,41 @@
+"""Opening encrypted content for a person: every such read is written to the access log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+from django.db import transaction
+
+from influence_reports import evidence, selectors
+from influence_reports.models import Attachment, Report
+from security_core.models import AccessEntry, User
+
+
+def _record(*, actor: User, obj: Report | Attachment, purpose: AccessEntry.Purpose) -> None:
+    AccessEntry.objects.create(
+        actor=actor, object_type=obj._meta.label_lower, object_id=str(obj.pk), purpose=purpose
+    )
+
+
+@transaction.atomic
+def report_open(*, actor: User, report_id: uuid.UUID | str) -> Report:
+    """The report for ``actor`` to read, with the read recorded (404 if not theirs to see)."""
+    report = selectors.visible_report(user=actor, report_id=report_id)
+    _record(actor=actor, obj=report, purpose=AccessEntry.Purpose.VIEW_REPORT)
+    return report
+
+
+@transaction.atomic
+def attachment_open(
+    *, actor: User, attachment_id: uuid.UUID | str
+) -> tuple[Attachment, Iterator[bytes]]:
+    """The attachment and its original bytes as a stream, with the download recorded."""
+    attachment = selectors.visible_attachment(user=actor, attachment_id=attachment_id)
+    _record(actor=actor, obj=attachment, purpose=AccessEntry.Purpose.DOWNLOAD_ATTACHMENT)
+    stream = evidence.read_plaintext(
+        storage_name=attachment.storage_name,
+        data_key=attachment._plain_data_key(),
+        attachment_id=attachment.id,
+    )
+    return attachment, stream

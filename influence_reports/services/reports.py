@@ -1,0 +1,153 @@
+"""Filing, adding evidence to and withdrawing reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from influence_reports.evidence import EncryptedUpload
+from influence_reports.models import Attachment, Report, ReportTag, new_reference
+from security_core.models import DataKey, User
+
+ENCRYPTED_FIELDS = (
+    "description",
+    "perpetrator_details",
+    "perpetrator_identifiers",
+    "location_details",
+    "contact_details",
+    "linked_decision",
+    "police_reference",
+    "on_behalf_name",
+    "profile_gender",
+    "profile_age_band",
+    "profile_assembly",
+    "profile_chair_post",
+    "profile_party",
+)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the intake form collected, already validated."""
+
+    description: str
+    reporter_role: str
+    categories: Sequence[str]
+    channels: Sequence[str] = ()
+    consequences: Sequence[str] = ()
+    sexual_nature: bool = False
+    incident_date: date | None = None
+    incident_date_approximate: bool = False
+    discovered_date: date | None = None
+    district: str = ""
+    target: str = "myself"
+    perpetrator_kind: str = "unknown"
+    police_reported: str = "no"
+    repeat: bool = False
+    is_acute: bool = False
+    needs_support: bool = False
+    media_interest: bool = False
+    on_behalf_of_other: bool = False
+    consent_recorded: bool = False
+    encrypted: dict[str, str] = field(default_factory=dict)
+
+
+def _tags(report: Report, data: ReportData) -> list[ReportTag]:
+    kinds = (
+        (ReportTag.Kind.CATEGORY, data.categories),
+        (ReportTag.Kind.CHANNEL, data.channels),
+        (ReportTag.Kind.CONSEQUENCE, data.consequences),
+    )
+    return [
+        ReportTag(report=report, kind=kind, code=code)
+        for kind, codes in kinds
+        for code in dict.fromkeys(codes)
+    ]
+
+
+def _attach(*, report: Report, upload: EncryptedUpload, actor: User | None) -> Attachment:
+    data_key, _plain = DataKey.issue(key=upload.data_key)
+    attachment = Attachment(
+        id=upload.attachment_id,
+        report=report,
+        data_key=data_key,
+        uploaded_by=actor,
+        size=upload.size or 0,
+        storage_name=upload.storage_name,
+    )
+    attachment.filename = upload.name or ""
+    attachment.content_type = upload.content_type or "application/octet-stream"
+    attachment.sha256 = upload.sha256
+    attachment.save()
+    return attachment
+
+
+@transaction.atomic
+def report_submit(
+    *, reporter: User | None, data: ReportData, uploads: Iterable[EncryptedUpload] = ()
+) -> Report:
+    """Record a report, its statistical tags and its (already encrypted) evidence files.
+
+    ``data.encrypted`` holds the free-text and profile fields; they are sealed under the
+    report's own data key before the row is written. Nothing else about the report leaves
+    this function in clear.
+    """
+    report = Report(
+        reporter=reporter,
+        submitted_at=timezone.now(),
+        reporter_role=data.reporter_role,
+        sexual_nature=data.sexual_nature,
+        incident_date=data.incident_date,
+        incident_date_approximate=data.incident_date_approximate,
+        discovered_date=data.discovered_date,
+        district=data.district,
+        target=data.target,
+        perpetrator_kind=data.perpetrator_kind,
+        police_reported=data.police_reported,
+        repeat=data.repeat,
+        is_acute=data.is_acute,
+        needs_support=data.needs_support,
+        media_interest=data.media_interest,
+        on_behalf_of_other=data.on_behalf_of_other,
+        consent_recorded=data.consent_recorded,
+    )
+    report.description = data.description
+    for name in ENCRYPTED_FIELDS[1:]:
+        setattr(report, name, data.encrypted.get(name) or None)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                report.save()
+            break
+        except IntegrityError:
+            report.reference = new_reference()  # a collision of references; try another
+    else:  # pragma: no cover - 30**8 references make five collisions in a row impossible
+        raise RuntimeError("no free report reference")
+    for tag in _tags(report, data):
+        tag.save()  # one by one, so the audit trail records each
+    for upload in uploads:
+        _attach(report=report, upload=upload, actor=reporter)
+    return report
+
+
+@transaction.atomic
+def attachments_add(
+    *, report: Report, uploads: Iterable[EncryptedUpload], actor: User
+) -> list[Attachment]:
+    """Add evidence to an existing report (the caller has checked the actor may)."""
+    return [_attach(report=report, upload=upload, actor=actor) for upload in uploads]
+
+
+@transaction.atomic
+def report_withdraw(*, report: Report, actor: User) -> Report:
+    """Mark a report withdrawn; it is kept for the legal retention period, not deleted."""
+    # Locking the row makes two withdrawals (double click, two tabs) record one time.
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    if locked.withdrawn_at is None:
+        locked.withdrawn_at = timezone.now()
+        locked.save(update_fields=["withdrawn_at"])
+    return locked
