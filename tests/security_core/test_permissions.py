@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
@@ -74,7 +76,7 @@ def test_matrix_covers_every_role_and_every_public_predicate():
 # role. Case workers read every report (recusal comes with case handling); nobody else does.
 OBJECT_PREDICATES = ("can_read_report", "can_add_evidence", "can_withdraw_report")
 OWN, OTHERS = "own reporter", "another reporter"
-OBJECT_EXPECTED = {
+OBJECT_EXPECTED: dict[str, dict[Any, bool]] = {
     "can_read_report": {
         OWN: True,
         OTHERS: False,
