@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from security_core.decorators import second_factor_not_required
@@ -31,6 +31,7 @@ urlpatterns = [
         name="set_language",
     ),
     path("admin/", admin.site.urls),
+    path("", include("influence_reports.urls")),
 ]
 
 handler400 = "security_core.views.errors.bad_request"

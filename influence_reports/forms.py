@@ -1,0 +1,229 @@
+"""The report intake form: guided, forgiving, and never losing what was typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from influence_reports import choices
+from influence_reports.services.reports import ReportData
+
+TEXT_LIMIT = 20_000
+SHORT_LIMIT = 500
+
+
+def _blank(label: Any) -> list[tuple[str, Any]]:
+    return [("", label)]
+
+
+class ReportForm(forms.Form):
+    # What happened
+    is_acute = forms.BooleanField(
+        required=False,
+        label=_("I am in danger right now"),
+        help_text=_("Call 112 first. Then tell us here; the duty officer is alerted at once."),
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("What happened?"),
+        help_text=_("Choose everything that fits."),
+        choices=choices.Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one kind of event.")},
+    )
+    sexual_nature = forms.BooleanField(required=False, label=_("It was of a sexual nature"))
+    description = forms.CharField(
+        label=_("Tell us what happened"),
+        help_text=_("In your own words: what was said or done, by whom, and how it affected you."),
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": _("Tell us briefly what happened.")},
+    )
+    channels = forms.MultipleChoiceField(
+        label=_("How did it reach you?"),
+        choices=choices.Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    incident_date = forms.DateField(
+        label=_("When did it happen?"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    incident_date_approximate = forms.BooleanField(
+        required=False, label=_("The date is approximate")
+    )
+    discovered_date = forms.DateField(
+        label=_("When did you find out, if later?"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    district = forms.ChoiceField(label=_("Where (district or administration)"), required=False)
+    location_details = forms.CharField(
+        label=_("Place or situation"),
+        help_text=_("For example a meeting, your home address or a web address."),
+        max_length=SHORT_LIMIT,
+        required=False,
+    )
+    target = forms.ChoiceField(
+        label=_("Who was targeted?"), choices=choices.Target.choices, initial="myself"
+    )
+    repeat = forms.BooleanField(required=False, label=_("It is part of a series of events"))
+
+    # Who did it
+    perpetrator_kind = forms.ChoiceField(
+        label=_("Who did it, as far as you know?"),
+        choices=choices.PerpetratorKind.choices,
+        initial="unknown",
+    )
+    perpetrator_details = forms.CharField(
+        label=_("What you know about them"),
+        max_length=TEXT_LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    perpetrator_identifiers = forms.CharField(
+        label=_("Their e-mail addresses, phone numbers, social-media accounts or company numbers"),
+        help_text=_(
+            "One per line. They help us see whether the same person is behind other cases."
+        ),
+        max_length=SHORT_LIMIT * 4,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    # What it concerned and what it led to
+    linked_decision = forms.CharField(
+        label=_("Which decision or matter did someone try to influence?"),
+        max_length=SHORT_LIMIT * 2,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    consequences = forms.MultipleChoiceField(
+        label=_("Did it affect what you did?"),
+        choices=choices.Consequence.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    police_reported = forms.ChoiceField(
+        label=_("Have you reported it to the police?"),
+        choices=choices.PoliceReported.choices,
+        initial="no",
+    )
+    police_reference = forms.CharField(
+        label=_("Police reference number"), max_length=100, required=False
+    )
+    needs_support = forms.BooleanField(required=False, label=_("I would like support"))
+    media_interest = forms.BooleanField(
+        required=False, label=_("I expect the media to take an interest")
+    )
+    contact_details = forms.CharField(
+        label=_("How we may best reach you"),
+        help_text=_("For example a phone number, or times we should not call."),
+        max_length=SHORT_LIMIT,
+        required=False,
+    )
+
+    # About you
+    reporter_role = forms.ChoiceField(label=_("Your role"), choices=choices.ReporterRole.choices)
+    on_behalf_of_other = forms.BooleanField(
+        required=False, label=_("I am reporting on behalf of someone else")
+    )
+    on_behalf_name = forms.CharField(
+        label=_("Name of the person you report for"), max_length=200, required=False
+    )
+    consent_recorded = forms.BooleanField(
+        required=False, label=_("The person has agreed that I report this for them")
+    )
+
+    # Statistics (optional)
+    profile_gender = forms.ChoiceField(label=_("Gender"), required=False)
+    profile_age_band = forms.ChoiceField(label=_("Age"), required=False)
+    profile_assembly = forms.ChoiceField(label=_("Assembly"), required=False)
+    profile_chair_post = forms.BooleanField(required=False, label=_("I chair an assembly"))
+    profile_party = forms.CharField(
+        label=_("Party (only if you want to tell us)"),
+        help_text=_("Political opinion is specially protected. Leave empty if you prefer."),
+        max_length=100,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        no_answer = _blank(_("Prefer not to say"))
+        options: dict[str, list[tuple[str, Any]]] = {
+            "district": _blank(_("Choose")) + choices.districts(),
+            "profile_gender": no_answer + list(choices.Gender.choices),
+            "profile_age_band": no_answer + list(choices.AgeBand.choices),
+            "profile_assembly": no_answer + list(choices.Assembly.choices),
+        }
+        for name, values in options.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+            field.choices = values
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        today = timezone.localdate()
+        for name in ("incident_date", "discovered_date"):
+            if data.get(name) and data[name] > today:
+                self.add_error(name, _("The date cannot be in the future."))
+        if data.get("on_behalf_of_other"):
+            if not data.get("on_behalf_name"):
+                self.add_error("on_behalf_name", _("Give the name of the person you report for."))
+            if not data.get("consent_recorded"):
+                self.add_error(
+                    "consent_recorded",
+                    _("We need the person's consent before you report on their behalf."),
+                )
+        if data.get("police_reported") != "yes":
+            data["police_reference"] = ""
+        return data
+
+    def report_data(self) -> ReportData:
+        data = self.cleaned_data
+        encrypted = {
+            name: data.get(name) or ""
+            for name in (
+                "perpetrator_details",
+                "perpetrator_identifiers",
+                "location_details",
+                "contact_details",
+                "linked_decision",
+                "police_reference",
+                "on_behalf_name",
+                "profile_gender",
+                "profile_age_band",
+                "profile_assembly",
+                "profile_party",
+            )
+        }
+        encrypted["profile_chair_post"] = "yes" if data.get("profile_chair_post") else ""
+        return ReportData(
+            description=data["description"],
+            reporter_role=data["reporter_role"],
+            categories=data["categories"],
+            channels=data.get("channels") or (),
+            consequences=data.get("consequences") or (),
+            sexual_nature=data.get("sexual_nature", False),
+            incident_date=data.get("incident_date"),
+            incident_date_approximate=data.get("incident_date_approximate", False),
+            discovered_date=data.get("discovered_date"),
+            district=data.get("district") or "",
+            target=data["target"],
+            perpetrator_kind=data["perpetrator_kind"],
+            police_reported=data["police_reported"],
+            repeat=data.get("repeat", False),
+            is_acute=data.get("is_acute", False),
+            needs_support=data.get("needs_support", False),
+            media_interest=data.get("media_interest", False),
+            on_behalf_of_other=data.get("on_behalf_of_other", False),
+            consent_recorded=data.get("consent_recorded", False),
+            encrypted=encrypted,
+        )
+
+
+class EvidenceForm(forms.Form):
+    """Only a marker: the files themselves arrive through the encrypting upload handler."""

@@ -1,0 +1,211 @@
+"""A reporter's pages: file a report, see the receipt, list, read, add evidence, withdraw."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from influence_reports import evidence, selectors
+from influence_reports.forms import ReportForm
+from influence_reports.services import reading, reports
+from security_core import permissions, streaming
+from security_core.crypto import DecryptionError
+from security_core.models import User
+
+SENSITIVE_FIELDS = (
+    "description",
+    "perpetrator_details",
+    "perpetrator_identifiers",
+    "location_details",
+    "contact_details",
+    "linked_decision",
+    "police_reference",
+    "on_behalf_name",
+    "profile_gender",
+    "profile_age_band",
+    "profile_assembly",
+    "profile_party",
+)
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - LoginRequiredMiddleware guarantees it
+    return user
+
+
+def _reporter_only(request: HttpRequest) -> User:
+    user = _user(request)
+    if not permissions.can_file_report(user):
+        raise Http404
+    return user
+
+
+def _with_encrypting_uploads(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Make files stream through encryption before anything reads the request body.
+
+    Upload handlers must be set before the body is parsed, and Django's CSRF check parses it,
+    so the check runs inside (``csrf_protect``) after the handler is in place.
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            request.upload_handlers = [evidence.EncryptingUploadHandler(request)]
+        return protected(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list[Any]]:
+    handler = request.upload_handlers[0]
+    files = [
+        f for f in request.FILES.getlist("evidence") if isinstance(f, evidence.EncryptedUpload)
+    ]
+    refusals = getattr(handler, "refusals", [])
+    return files, refusals
+
+
+def _discard(files: list[evidence.EncryptedUpload]) -> None:
+    for upload in files:
+        upload.discard()
+
+
+@sensitive_variables()
+@sensitive_post_parameters(*SENSITIVE_FIELDS)
+@require_http_methods(["GET", "POST"])
+@_with_encrypting_uploads
+def report_new(request: HttpRequest) -> HttpResponse:
+    """The intake form. A refused file or a missing answer keeps everything else typed."""
+    user = _reporter_only(request)
+    if request.method != "POST":
+        return render(request, "reports/new.html", {"form": ReportForm()})
+    form = ReportForm(request.POST)
+    files, refusals = _uploads(request)
+    if not form.is_valid() or refusals:
+        _discard(files)  # nothing half-filed: the reporter chooses the files again
+        return render(
+            request,
+            "reports/new.html",
+            {"form": form, "refusals": refusals, "files_dropped": bool(files)},
+            status=400,
+        )
+    report = reports.report_submit(reporter=user, data=form.report_data(), uploads=files)
+    return redirect("report_receipt", report_id=report.pk)
+
+
+@require_GET
+def report_receipt(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    """Reference, what happens next and when; decrypts nothing."""
+    user = _reporter_only(request)
+    report = selectors.visible_report(user=user, report_id=report_id)
+    return render(request, "reports/receipt.html", {"report": report})
+
+
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    user = _reporter_only(request)
+    return render(request, "reports/list.html", {"reports": selectors.own_reports(user)})
+
+
+@require_GET
+def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    """The decrypted report; opening it is written to the access log."""
+    user = _user(request)
+    report = reading.report_open(actor=user, report_id=report_id)
+    try:
+        description = report.description
+    except DecryptionError:
+        return render(request, "reports/unreadable.html", status=422)
+    return render(
+        request,
+        "reports/detail.html",
+        {
+            "report": report,
+            "description": description,
+            "attachments": report.attachments.select_related("data_key"),
+            "can_add_evidence": permissions.can_add_evidence(user, report),
+            "can_withdraw": permissions.can_withdraw_report(user, report),
+        },
+    )
+
+
+@require_POST
+@_with_encrypting_uploads
+def report_add_evidence(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    report = selectors.visible_report(user=user, report_id=report_id)
+    files, refusals = _uploads(request)
+    if not permissions.can_add_evidence(user, report):
+        _discard(files)
+        raise Http404
+    for refusal in refusals:
+        messages.error(request, f"{refusal.name}: {refusal.reason}")
+    if files:
+        reports.attachments_add(report=report, uploads=files, actor=user)
+        messages.success(request, _("The files were added to your report."))
+    elif not refusals:
+        messages.error(request, _("Choose at least one file to add."))
+    return redirect("report_detail", report_id=report.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def report_withdraw(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    report = selectors.visible_report(user=user, report_id=report_id)
+    if not permissions.can_withdraw_report(user, report):
+        raise Http404
+    if request.method == "POST":
+        reports.report_withdraw(report=report, actor=user)
+        messages.success(request, _("Your report is withdrawn. It is kept for the legal period."))
+        return redirect("report_list")
+    return render(request, "reports/withdraw.html", {"report": report})
+
+
+def _content_disposition(filename: str) -> str:
+    ascii_name = (
+        "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+        or "evidence"
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@require_GET
+def attachment_download(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBase:
+    """The original file, streamed, as a download that no browser will render or run."""
+    user = _user(request)
+    attachment, stream = reading.attachment_open(actor=user, attachment_id=attachment_id)
+    try:
+        # Check the whole file first, so a damaged file gives a clear page, not half a file.
+        with evidence.file_path(attachment.storage_name).open("rb") as handle:
+            streaming.verify(
+                evidence.file_key(attachment._plain_data_key()),
+                handle,
+                binding=evidence.file_binding(attachment.id),
+            )
+        filename = attachment.filename or "evidence"
+        content_type = attachment.content_type or "application/octet-stream"
+    except (DecryptionError, OSError):
+        return render(request, "reports/unreadable.html", status=422)
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = _content_disposition(filename)
+    response["Content-Length"] = str(attachment.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

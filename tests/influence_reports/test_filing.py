@@ -1,0 +1,77 @@
+"""A reporter files a report with evidence, finds it, reads it, downloads the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from influence_reports.models import Attachment, Report
+from security_core.models import AccessEntry
+from tests.influence_reports.conftest import PDF, PNG, report_form
+
+pytestmark = pytest.mark.django_db
+
+
+def _file(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def test_reporter_files_a_report_with_two_files_and_downloads_the_same_bytes(
+    client, reporter, signed_in
+):
+    signed_in(client, reporter, verified=False)
+    response = client.post(
+        reverse("report_new"),
+        report_form(evidence=[_file("skärmdump.png", PNG), _file("brev.pdf", PDF)]),
+    )
+    assert response.status_code == 302
+    report = Report.objects.get()
+    assert response["Location"] == reverse("report_receipt", args=[report.pk])
+    receipt = client.get(response["Location"]).content.decode()
+    assert report.reference in receipt
+
+    listing = client.get(reverse("report_list")).content.decode()
+    assert report.reference in listing
+
+    detail = client.get(reverse("report_detail", args=[report.pk]))
+    assert "vet var jag bor" in detail.content.decode()
+    assert AccessEntry.objects.filter(
+        actor=reporter, object_id=str(report.pk), purpose=AccessEntry.Purpose.VIEW_REPORT
+    ).exists()
+
+    attachments = {a.filename: a for a in Attachment.objects.filter(report=report)}
+    assert set(attachments) == {"skärmdump.png", "brev.pdf"}
+    png = attachments["skärmdump.png"]
+    assert png.content_type == "image/png"
+    assert png.sha256 == hashlib.sha256(PNG).hexdigest()
+    download = client.get(reverse("attachment_download", args=[png.pk]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PNG
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_another_reporter_gets_404_for_the_report_its_receipt_and_its_files(
+    client, reporter, make_user, signed_in
+):
+    signed_in(client, reporter, verified=False)
+    client.post(reverse("report_new"), report_form(evidence=[_file("a.png", PNG)]))
+    report = Report.objects.get()
+    attachment = Attachment.objects.get()
+
+    other = make_user()
+    client.logout()
+    signed_in(client, other, verified=False)
+    for url in (
+        reverse("report_detail", args=[report.pk]),
+        reverse("report_receipt", args=[report.pk]),
+        reverse("report_withdraw", args=[report.pk]),
+        reverse("attachment_download", args=[attachment.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(reverse("report_withdraw", args=[report.pk])).status_code == 404
+    assert not AccessEntry.objects.filter(actor=other).exists()
