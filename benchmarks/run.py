@@ -55,6 +55,164 @@ def report_at_most(name: str, value: float, goal: float, unit: str) -> bool:
     return ok
 
 
+class _MultipartStream:
+    """A multipart/form-data body of one huge file, produced lazily (never whole in memory)."""
+
+    def __init__(self, boundary: str, size: int, chunk: bytes) -> None:
+        self._parts = [
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="evidence"; '
+                'filename="recording.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+            ).encode()
+        ]
+        self._remaining = size
+        self._chunk = chunk
+        self._closing = f"\r\n--{boundary}--\r\n".encode()
+        self._pending = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while len(self._pending) < n or n < 0:
+            if self._parts:
+                self._pending += self._parts.pop()
+            elif self._remaining > 0:
+                piece = self._chunk[: min(len(self._chunk), self._remaining)]
+                self._remaining -= len(piece)
+                self._pending += piece
+            elif self._closing:
+                self._pending += self._closing
+                self._closing = b""
+            else:
+                break
+            if n < 0:
+                continue
+        out, self._pending = (
+            (self._pending, b"") if n < 0 else (self._pending[:n], self._pending[n:])
+        )
+        return out
+
+
+def upload_memory(results: list[bool]) -> None:
+    """Peak memory growth while Django parses and encrypts a 500 MiB upload."""
+    import tempfile
+    import tracemalloc
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.http.multipartparser import MultiPartParser
+
+    from influence_reports.evidence import EncryptingUploadHandler
+
+    size = 500 * 1024 * 1024
+    chunk = b"\x00\x00\x00\x18ftypisom" + os.urandom(1024 * 1024 - 12)
+    boundary = "varnbenchboundary"
+    with tempfile.TemporaryDirectory() as media:
+        settings.VARN_MEDIA_ROOT = Path(media)
+        settings.VARN_UPLOAD_MAX_FILE_BYTES = settings.VARN_UPLOAD_MAX_REPORT_BYTES = size * 2
+        body = _MultipartStream(boundary, size, chunk)
+        meta = {
+            "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+            "CONTENT_LENGTH": str(size + 400),
+        }
+        handler = EncryptingUploadHandler()
+        tracemalloc.start()
+        start, _ = tracemalloc.get_traced_memory()
+        _post, files = MultiPartParser(meta, body, [handler], "utf-8").parse()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        stored = files.getlist("evidence")
+        assert len(stored) == 1
+        assert stored[0].size == size, stored[0].size
+    results.append(
+        report_at_most(
+            "peak memory growth uploading a 500 MiB file",
+            (peak - start) / (1024 * 1024),
+            goal=64,
+            unit="MiB",
+        )
+    )
+
+
+def submission(results: list[bool]) -> None:
+    """A hardened report submission against a plaintext insert of the same data."""
+    from django.db import connection, models
+
+    from influence_reports.forms import ReportForm
+    from influence_reports.services.reports import report_submit
+    from tests.factories import UserFactory
+
+    class PlainReport(models.Model):  # noqa: DJ008 - a benchmark baseline
+        reference = models.CharField(max_length=12)
+        reporter_role = models.CharField(max_length=32)
+        description = models.TextField()
+        perpetrator_details = models.TextField()
+        location_details = models.TextField()
+        linked_decision = models.TextField()
+        contact_details = models.TextField()
+
+        class Meta:
+            app_label = "benchmarks_plain"
+
+    class PlainTag(models.Model):  # noqa: DJ008 - a benchmark baseline
+        report = models.ForeignKey(PlainReport, on_delete=models.CASCADE)
+        kind = models.CharField(max_length=16)
+        code = models.CharField(max_length=32)
+
+        class Meta:
+            app_label = "benchmarks_plain"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(PlainReport)
+        editor.create_model(PlainTag)
+
+    reporter = UserFactory(role="reporter", email="bench-reporter@example.se")
+    post = {
+        "categories": ["threat", "harassment"],
+        "channels": ["social_media"],
+        "description": "Han skrev att han vet var jag bor. " * 20,
+        "perpetrator_details": "Kontot @exempel, troligen samma person som förra året.",
+        "location_details": "Kommunfullmäktiges sammanträde",
+        "linked_decision": "Bygglov för kvarteret Exemplet",
+        "contact_details": "070-000 00 00 efter 17",
+        "target": "myself",
+        "perpetrator_kind": "unknown",
+        "police_reported": "no",
+        "reporter_role": "elected_part_time",
+    }
+
+    def hardened() -> None:
+        form = ReportForm(post)
+        assert form.is_valid(), form.errors
+        report_submit(reporter=reporter, data=form.report_data())
+
+    def plain() -> None:
+        form = ReportForm(post)
+        assert form.is_valid(), form.errors
+        data = form.cleaned_data
+        row = PlainReport.objects.create(
+            reference="VN-PLAI-NTXT",
+            reporter_role=data["reporter_role"],
+            description=data["description"],
+            perpetrator_details=data["perpetrator_details"],
+            location_details=data["location_details"],
+            linked_decision=data["linked_decision"],
+            contact_details=data["contact_details"],
+        )
+        PlainTag.objects.bulk_create(
+            PlainTag(report=row, kind=kind, code=code)
+            for kind, codes in (("category", data["categories"]), ("channel", data["channels"]))
+            for code in codes
+        )
+
+    results.append(
+        report(
+            "hardened submission vs plaintext insert of the same data",
+            best(hardened, 100),
+            best(plain, 100),
+            goal=1.3,
+        )
+    )
+
+
 def file_encryption(results: list[bool]) -> None:
     """Attachment encryption: throughput against raw AES-GCM, and memory on a 500 MiB file."""
     import hashlib
@@ -158,6 +316,8 @@ def main() -> int:
         )
     )
     file_encryption(results)
+    upload_memory(results)
+    submission(results)
     return 0 if all(results) else 1
 
 

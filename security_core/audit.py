@@ -15,7 +15,7 @@ from security_core.models import BackupCodeDevice, TOTPDevice, User
 
 
 def audited_fields() -> dict[type[models.Model], list[str]]:
-    from influence_reports.models import Attachment, Report, ReportTag
+    from influence_reports.models import Attachment, Report
 
     return {
         User: ["email", "display_name", "role", "is_active"],
@@ -32,7 +32,6 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
             "media_interest",
             "police_reported",
         ],
-        ReportTag: ["report", "kind", "code"],
         Attachment: ["report", "uploaded_by", "size"],
     }
 

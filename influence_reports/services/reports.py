@@ -127,8 +127,9 @@ def report_submit(
             report.reference = new_reference()  # a collision of references; try another
     else:  # pragma: no cover - 30**8 references make five collisions in a row impossible
         raise RuntimeError("no free report reference")
-    for tag in _tags(report, data):
-        tag.save()  # one by one, so the audit trail records each
+    # Tags are written once, with the report, and never change: the report's own audit
+    # entry records the filing, so they are not audited one by one.
+    ReportTag.objects.bulk_create(_tags(report, data))
     for upload in uploads:
         _attach(report=report, upload=upload, actor=reporter)
     return report
