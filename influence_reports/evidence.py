@@ -294,9 +294,7 @@ def store_bytes(name: str, content: bytes) -> EncryptedUpload:
     if not content:
         raise ValueError("the file is empty")
     content_type = detect_type(content[:HEAD_BYTES])
-    if content_type is None or (
-        content_type != "message/rfc822" and _HTML_MARKERS.search(content)
-    ):
+    if content_type is None or (content_type != "message/rfc822" and _HTML_MARKERS.search(content)):
         raise ValueError("this kind of file is not accepted")
     attachment_id = uuid.uuid4()
     data_key = crypto.new_data_key()

@@ -347,6 +347,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "security_core.clear_expired_sessions",
         "schedule": timedelta(hours=1),
     },
+    "delete-orphaned-evidence": {
+        "task": "influence_reports.delete_orphaned_evidence",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Logging: never request bodies, never secrets -------------------------------------------
