@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from security_core import services
-from security_core.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
+from security_core.models import AccessEntry, BackupCodeDevice, SecurityEvent, TOTPDevice, User
 
 
 class VarnUserCreationForm(AdminUserCreationForm):
@@ -131,12 +131,8 @@ admin.site.register(TOTPDevice, _DeviceAdmin)
 admin.site.register(BackupCodeDevice, _DeviceAdmin)
 
 
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("created_at", "kind", "user", "ip_address", "detail")
-    list_filter = ("kind",)
-    search_fields = ("user__email",)
-    date_hierarchy = "created_at"
+class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Records that nobody may add, change or delete through the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -146,3 +142,21 @@ class SecurityEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AccessEntry)
+class AccessEntryAdmin(_ReadOnlyAdmin):
+    """Every decrypting read, for the auditor: who, what, why, when; never the content."""
+
+    list_display = ("created_at", "actor", "purpose", "object_type", "object_id")
+    list_filter = ("purpose", "object_type")
+    search_fields = ("actor__email", "object_id")
+    date_hierarchy = "created_at"
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "user", "ip_address", "detail")
+    list_filter = ("kind",)
+    search_fields = ("user__email",)
+    date_hierarchy = "created_at"

@@ -107,6 +107,7 @@ _AUDIT_PERMS = frozenset(
     {
         "auditlog.view_logentry",
         "security_core.view_securityevent",
+        "security_core.view_accessentry",
     }
 )
 

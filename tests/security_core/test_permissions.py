@@ -222,9 +222,18 @@ def test_every_role_has_a_landing_page_with_an_admin_link_only_for_admin_and_aud
     assert (admin_href in body) is (role in {Role.ADMIN, Role.AUDITOR})
 
 
+def test_reporters_landing_page_leads_to_filing_and_to_their_reports(
+    client, make_user, signed_in
+):
+    signed_in(client, make_user(R), verified=True)
+    body = client.get(reverse("home")).content.decode()
+    assert reverse("report_new") in body
+    assert reverse("report_list") in body
+
+
 @pytest.mark.parametrize(
     "role",
-    [R, H, D, S, L, C],
+    [H, D, S, L, C],
     ids=lambda r: r.value,
 )
 def test_placeholder_landing_pages_say_honestly_that_the_feature_is_coming(
