@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -94,8 +95,13 @@ def _discard(files: list[evidence.EncryptedUpload]) -> None:
 def report_new(request: HttpRequest) -> HttpResponse:
     """The intake form. A refused file or a missing answer keeps everything else typed."""
     user = _reporter_only(request)
+    limits = {
+        "files": settings.VARN_UPLOAD_MAX_FILES,
+        "file_mib": settings.VARN_UPLOAD_MAX_FILE_BYTES // (1024 * 1024),
+        "report_mib": settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024),
+    }
     if request.method != "POST":
-        return render(request, "reports/new.html", {"form": ReportForm()})
+        return render(request, "reports/new.html", {"form": ReportForm(), "limits": limits})
     form = ReportForm(request.POST)
     files, refusals = _uploads(request)
     if not form.is_valid() or refusals:
@@ -103,7 +109,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "reports/new.html",
-            {"form": form, "refusals": refusals, "files_dropped": bool(files)},
+            {"form": form, "refusals": refusals, "files_dropped": bool(files), "limits": limits},
             status=400,
         )
     report = reports.report_submit(reporter=user, data=form.report_data(), uploads=files)
