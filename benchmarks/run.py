@@ -12,6 +12,7 @@ import sys
 import timeit
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["VARN_ENV"] = "test"
@@ -116,7 +117,8 @@ def upload_memory(results: list[bool]) -> None:
         handler = EncryptingUploadHandler()
         tracemalloc.start()
         start, _ = tracemalloc.get_traced_memory()
-        _post, files = MultiPartParser(meta, body, [handler], "utf-8").parse()
+        stream: Any = body
+        _post, files = MultiPartParser(meta, stream, [handler], "utf-8").parse()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         stored = files.getlist("evidence")
@@ -188,7 +190,7 @@ def submission(results: list[bool]) -> None:
         form = ReportForm(post)
         assert form.is_valid(), form.errors
         data = form.cleaned_data
-        row = PlainReport.objects.create(
+        row = PlainReport._default_manager.create(
             reference="VN-PLAI-NTXT",
             reporter_role=data["reporter_role"],
             description=data["description"],
@@ -197,7 +199,7 @@ def submission(results: list[bool]) -> None:
             linked_decision=data["linked_decision"],
             contact_details=data["contact_details"],
         )
-        PlainTag.objects.bulk_create(
+        PlainTag._default_manager.bulk_create(
             PlainTag(report=row, kind=kind, code=code)
             for kind, codes in (("category", data["categories"]), ("channel", data["channels"]))
             for code in codes

@@ -11,6 +11,7 @@ refused file's ciphertext is deleted at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -197,7 +198,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._data_key = crypto.new_data_key()
         self._storage_name = f"{uuid.uuid4().hex}.bin"
         path = file_path(self._storage_name)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _ensure_private_dirs(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._out = os.fdopen(fd, "wb")
         self._encryptor = streaming.SegmentEncryptor(
@@ -282,48 +283,30 @@ class EncryptingUploadHandler(FileUploadHandler):
 def store_bytes(name: str, content: bytes) -> EncryptedUpload:
     """Encrypt bytes the server itself holds (demo data, imports) exactly as an upload is.
 
-    The same per-file data key, derived file key, binding to the attachment id, segmented
-    stream, server-made name and mode 0600 as ``EncryptingUploadHandler``; the type is decided
-    by content against the same allow-list. The result goes to ``reports.report_submit`` or
-    ``reports.attachments_add`` like an uploaded file; ``discard()`` removes it if unused.
-    Raises ``ValueError`` for content an upload would have refused (empty, not allowed, HTML).
+    Runs the very upload handler over ``content``, so limits, type checks, keys, binding,
+    naming and file modes are those of an upload. The result goes to
+    ``reports.report_submit`` or ``reports.attachments_add`` like an uploaded file;
+    ``discard()`` removes it if unused. Raises ``ValueError`` for what an upload refuses.
     """
     safe_name = os.path.basename(name.replace("\\", "/")).strip()[:255]
     if not safe_name:
         raise ValueError("a file needs a name")
-    if not content:
-        raise ValueError("the file is empty")
-    content_type = detect_type(content[:HEAD_BYTES])
-    if content_type is None or (content_type != "message/rfc822" and _HTML_MARKERS.search(content)):
-        raise ValueError("this kind of file is not accepted")
-    attachment_id = uuid.uuid4()
-    data_key = crypto.new_data_key()
-    storage_name = f"{uuid.uuid4().hex}.bin"
-    path = file_path(storage_name)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            chunks = (
-                content[start : start + streaming.SEGMENT_SIZE]
-                for start in range(0, len(content), streaming.SEGMENT_SIZE)
-            )
-            for piece in streaming.encrypt_stream(
-                file_key(data_key), chunks, binding=file_binding(attachment_id)
-            ):
-                out.write(piece)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return EncryptedUpload(
-        name=safe_name,
-        size=len(content),
-        content_type=content_type,
-        attachment_id=attachment_id,
-        data_key=data_key,
-        storage_name=storage_name,
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
+    handler = EncryptingUploadHandler()
+    with contextlib.suppress(StopFutureHandlers):  # it always claims the file for itself
+        handler.new_file("evidence", safe_name, "application/octet-stream", len(content))
+    with contextlib.suppress(SkipFile):  # a refusal, recorded in handler.refusals
+        for start in range(0, len(content), streaming.SEGMENT_SIZE):
+            handler.receive_data_chunk(content[start : start + streaming.SEGMENT_SIZE], start)
+    upload = handler.file_complete(len(content))
+    if upload is None:
+        raise ValueError(handler.refusals[-1].reason if handler.refusals else "refused")
+    return upload
+
+
+def _ensure_private_dirs(folder: Path) -> None:
+    """Create the media folder and its ``attachments`` folder readable by the owner only."""
+    media_root().mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
 
 
 def _mib(size: int) -> str:

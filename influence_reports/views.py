@@ -36,6 +36,7 @@ SENSITIVE_FIELDS = (
     "profile_gender",
     "profile_age_band",
     "profile_assembly",
+    "profile_chair_post",
     "profile_party",
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -69,7 +69,13 @@ def _tags(report: Report, data: ReportData) -> list[ReportTag]:
     ]
 
 
-def _attach(*, report: Report, upload: EncryptedUpload, actor: User | None) -> Attachment:
+def _attach(
+    *,
+    report: Report,
+    upload: EncryptedUpload,
+    actor: User | None,
+    uploaded_at: datetime | None = None,
+) -> Attachment:
     data_key, _plain = DataKey.issue(key=upload.data_key)
     attachment = Attachment(
         id=upload.attachment_id,
@@ -78,6 +84,7 @@ def _attach(*, report: Report, upload: EncryptedUpload, actor: User | None) -> A
         uploaded_by=actor,
         size=upload.size or 0,
         storage_name=upload.storage_name,
+        uploaded_at=uploaded_at or timezone.now(),
     )
     attachment.filename = upload.name or ""
     attachment.content_type = upload.content_type or "application/octet-stream"
@@ -88,17 +95,22 @@ def _attach(*, report: Report, upload: EncryptedUpload, actor: User | None) -> A
 
 @transaction.atomic
 def report_submit(
-    *, reporter: User | None, data: ReportData, uploads: Iterable[EncryptedUpload] = ()
+    *,
+    reporter: User | None,
+    data: ReportData,
+    uploads: Iterable[EncryptedUpload] = (),
+    submitted_at: datetime | None = None,
 ) -> Report:
     """Record a report, its statistical tags and its (already encrypted) evidence files.
 
     ``data.encrypted`` holds the free-text and profile fields; they are sealed under the
     report's own data key before the row is written. Nothing else about the report leaves
-    this function in clear.
+    this function in clear. ``submitted_at`` is for records filed earlier elsewhere (and
+    the demo data); a report filed through Värn is stamped now.
     """
     report = Report(
         reporter=reporter,
-        submitted_at=timezone.now(),
+        submitted_at=submitted_at or timezone.now(),
         reporter_role=data.reporter_role,
         sexual_nature=data.sexual_nature,
         incident_date=data.incident_date,
@@ -131,7 +143,7 @@ def report_submit(
     # entry records the filing, so they are not audited one by one.
     ReportTag.objects.bulk_create(_tags(report, data))
     for upload in uploads:
-        _attach(report=report, upload=upload, actor=reporter)
+        _attach(report=report, upload=upload, actor=reporter, uploaded_at=report.submitted_at)
     return report
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import struct
+import zlib
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -194,3 +196,92 @@ def test_admin_pages_have_no_accessibility_violation(live_server, browser, role)
         assert response.status == 200
         assert_accessible(page, f"{role.value} at {path}")
     context.close()
+
+
+def _png() -> bytes:
+    """A real 4 by 4 PNG (a red square), made here so the test needs no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xcc\x00\x00" * 4 for _ in range(4))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def test_reporter_files_a_report_with_two_files_finds_it_and_downloads_the_same_bytes(
+    live_server, page, settings, tmp_path
+):
+    settings.VARN_MEDIA_ROOT = tmp_path / "media"
+    reporter = UserFactory(role=Role.REPORTER, email="rut-rapport@example.se")
+    codes = services.backup_codes_issue(user=reporter)
+    png, pdf = tmp_path / "skärmdump.png", tmp_path / "brevet.pdf"
+    png.write_bytes(_png())
+    pdf.write_bytes(PDF)
+    description = "Han skrev i en Facebookgrupp att han vet var jag bor och att jag ska rösta nej."
+    base = live_server.url
+
+    sign_in(page, base, reporter.email, codes[0])
+    page.click("main a[href='/reports/new/']")
+    page.wait_for_url(re.compile(r"/reports/new/$"))
+    assert page.get_attribute("html", "lang") == "sv"
+    assert "112" in page.inner_text(".emergency")
+    assert_accessible(page, "report form")
+
+    # Sent without a category: the form comes back with the error and keeps what was typed.
+    page.fill("textarea[name=description]", description)
+    page.select_option("select[name=reporter_role]", "elected_part_time")
+    page.click("form.report-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    assert page.locator("fieldset.field-error input[name=categories]").count() > 0
+    assert page.input_value("textarea[name=description]") == description
+    assert page.input_value("select[name=reporter_role]") == "elected_part_time"
+    assert_accessible(page, "report form with an error")
+
+    page.check("input[name=categories][value=threat]")
+    page.check("input[name=categories][value=harassment]")
+    page.set_input_files("input[name=evidence]", [png, pdf])
+    page.click("form.report-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/reports/[0-9a-f-]{36}/receipt/$"))
+    reference = page.inner_text(".reference").strip()
+    assert re.fullmatch(r"VN-[2-9A-Z]{4}-[2-9A-Z]{4}", reference)
+    assert "112" in page.inner_text("main")
+    assert_accessible(page, "receipt")
+
+    page.click("main a[href='/reports/']")
+    page.wait_for_url(re.compile(r"/reports/$"))
+    assert page.locator("main table a", has_text=reference).count() == 1
+    assert_accessible(page, "my reports")
+
+    page.click(f"main table a:text-is('{reference}')")
+    page.wait_for_url(re.compile(r"/reports/[0-9a-f-]{36}/$"))
+    assert description in page.inner_text("main")
+    assert page.locator("main a[href^='/attachments/']").count() == 2
+    assert_accessible(page, "report detail")
+
+    with page.expect_download() as download_info:
+        page.click("main a[href^='/attachments/']:has-text('skärmdump.png')")
+    download = download_info.value
+    assert download.suggested_filename == "skärmdump.png"
+    saved = tmp_path / "downloaded.png"
+    download.save_as(saved)
+    assert saved.read_bytes() == png.read_bytes()
+
+    page.goto(f"{base}/reports/new/")
+    switch_language(page, "en")
+    assert page.url.endswith("/reports/new/")
+    assert page.locator("h1", has_text="Report an incident").count() == 1
+    assert_accessible(page, "report form in English")

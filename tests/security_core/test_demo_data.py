@@ -27,6 +27,7 @@ CODE = r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}"
 @pytest.fixture
 def var_dir(settings, tmp_path) -> Path:
     settings.VAR_DIR = tmp_path
+    settings.VARN_MEDIA_ROOT = tmp_path / "media"  # the demo reports' attachment
     return tmp_path
 
 

@@ -3,6 +3,10 @@
 The first run makes the accounts with random passwords and backup codes and keeps them in
 ``var/demo-accounts.json`` (mode 0600, git-ignored); later runs keep the data and print the
 same accounts again, marking backup codes that have been used.
+
+The two demo reporters also get a few realistic reports in Swedish (the first three, one
+with an encrypted attachment; the second one), filed through the same service and
+encryption as the intake form. A reporter who already has reports gets none added.
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
+from influence_reports import evidence
+from influence_reports.models import Report
+from influence_reports.services import reports
 from security_core import backup_codes, services
 from security_core.models import BackupCode, User
 from security_core.roles import Role
@@ -31,6 +41,188 @@ DEMO_ACCOUNTS = [
     ("admin@demo.varn.test", "Ada Administratör", Role.ADMIN),
     ("kib@demo.varn.test", "Kim i Beredskap", Role.COMMUNICATIONS),
 ]
+
+
+DEMO_REPORTER = "reporter@demo.varn.test"
+SECOND_REPORTER = "reporter2@demo.varn.test"
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """One demo report; dates are days before the day the command runs."""
+
+    data: reports.ReportData
+    incident_days_ago: int
+    submitted_days_ago: int
+    attachments: tuple[tuple[str, str], ...] = ()  # (file name, text content)
+    discovered_days_ago: int | None = None
+
+
+THREAT_TRANSCRIPT = """\
+Avskrift av skärmdumpar, gjord av Rut Rapportör
+Plattform: Facebook, gruppen "Sanningen om Bromma" och direktmeddelande (Messenger)
+Avsändare: kontot "Bromma Patriot" (@bromma_patriot_demo)
+
+1) Inlägg i gruppen, tisdag kl. 21.47, tre dagar före omröstningen:
+"Rut Rapportör tror att hon kan köra över oss som bor här. Vi vet vilken bil hon kör
+och vi vet var hon bor. Rösta nej till bygglovet på torsdag, annars får hon ta
+konsekvenserna. Dela så att alla vet vem hon är."
+(Inlägget hade 41 reaktioner och 17 delningar när jag tog skärmdumpen kl. 22.10.)
+
+2) Kommentar under inlägget, samma kväll kl. 22.03, från samma konto:
+"Hon har barn på skolan bakom Ica. Bara så ni vet."
+
+3) Direktmeddelande till mig, onsdag kl. 06.12:
+"Sista chansen. Ingen kommer att hjälpa dig efter torsdag."
+
+Skärmdumparna finns kvar i min telefon. Inlägget i gruppen togs bort på onsdagskvällen,
+men jag hann spara länken och skärmdumparna.
+"""
+
+DEMO_REPORTS: dict[str, list[DemoReport]] = {
+    DEMO_REPORTER: [
+        DemoReport(
+            data=reports.ReportData(
+                description=(
+                    "Inför kommunfullmäktiges omröstning om bygglovet för flerbostadshusen vid "
+                    "Ulvsundavägen fick jag hot i sociala medier. Ett konto skrev i en lokal "
+                    "Facebookgrupp att de vet var jag bor och vilken bil jag kör, och att jag "
+                    'ska "ta konsekvenserna" om jag röstar ja. Samma konto skrev till mig '
+                    "direkt morgonen efter. Någon kommenterade också var mina barn går i skolan."
+                    "\n\nJag röstade enligt gruppens linje, men jag valde att inte säga något i "
+                    "debatten, vilket jag annars hade gjort. Jag har polisanmält och bifogar en "
+                    "avskrift av skärmdumparna."
+                ),
+                reporter_role="elected_part_time",
+                categories=("threat", "harassment"),
+                channels=("social_media", "messaging"),
+                consequences=("self_censored",),
+                district="bromma",
+                perpetrator_kind="angry_citizen",
+                police_reported="yes",
+                repeat=True,
+                needs_support=True,
+                media_interest=True,
+                encrypted={
+                    "perpetrator_details": (
+                        'Okänd person bakom kontot "Bromma Patriot". Kontot startades för '
+                        "två månader sedan och skriver nästan bara om bygglovet."
+                    ),
+                    "perpetrator_identifiers": (
+                        "facebook.com/bromma_patriot_demo\n@bromma_patriot_demo (Messenger)"
+                    ),
+                    "location_details": 'Facebookgruppen "Sanningen om Bromma" och Messenger',
+                    "linked_decision": (
+                        "Kommunfullmäktiges beslut om bygglov för flerbostadshus vid "
+                        "Ulvsundavägen (detaljplan Dp 2023-04567)"
+                    ),
+                    "police_reference": "5000-K123456-25",
+                    "contact_details": "Mobil 070-174 06 42, helst efter kl. 16 på vardagar.",
+                    "profile_assembly": "municipal_council",
+                    "profile_age_band": "45_64",
+                    "profile_gender": "woman",
+                },
+            ),
+            incident_days_ago=24,
+            submitted_days_ago=22,
+            attachments=(("skarmdump-beskrivning.txt", THREAT_TRANSCRIPT),),
+        ),
+        DemoReport(
+            data=reports.ReportData(
+                description=(
+                    "En säljare som företräder Exempelbygg AB bjöd in mig till en "
+                    '"studieresa" till Barcelona med middag och hotell, betald av företaget, '
+                    "två veckor innan trafiknämnden skulle anta tilldelningsbeslutet i "
+                    'upphandlingen av vinterväghållning. Han sa att det vore "bra för '
+                    'samarbetet" om jag såg till att deras anbud fick en ny bedömning. Jag '
+                    "tackade nej på plats och fick samma erbjudande igen i ett mejl dagen efter."
+                    "\n\nJag anmälde jäv och deltog inte i beslutet."
+                ),
+                reporter_role="elected_part_time",
+                categories=("bribery",),
+                channels=("face_to_face", "email"),
+                consequences=("avoided_issue",),
+                district="city_wide",
+                perpetrator_kind="company",
+                incident_date_approximate=True,
+                encrypted={
+                    "perpetrator_details": (
+                        "Säljare hos Exempelbygg AB som har lämnat anbud i upphandlingen. Vi "
+                        "träffades på ett branschmingel i Stadshuset."
+                    ),
+                    "perpetrator_identifiers": (
+                        "forsaljning@exempelbygg.example\n070-174 06 77\n"
+                        "Organisationsnummer 556000-0000"
+                    ),
+                    "location_details": "Branschmingel i Stadshuset, sedan mejl",
+                    "linked_decision": (
+                        "Trafiknämndens tilldelningsbeslut i upphandlingen av "
+                        "vinterväghållning 2025-2029"
+                    ),
+                    "profile_assembly": "committee",
+                },
+            ),
+            incident_days_ago=47,
+            submitted_days_ago=45,
+        ),
+        DemoReport(
+            data=reports.ReportData(
+                description=(
+                    "Under en vecka har en man stått utanför mitt hus flera kvällar och "
+                    "fotograferat huset, min bil och vilka som kommer och går. En granne såg "
+                    "honom anteckna våra tider. I går låg en lapp i brevlådan med mitt "
+                    "personnummer och min dotters namn, utan avsändare. Jag tror att det hänger "
+                    "ihop med inläggen om bygglovet.\n\nJag funderar på att lämna mitt uppdrag "
+                    "och vill gärna ha hjälp med en säkerhetsbedömning av hemmet."
+                ),
+                reporter_role="elected_part_time",
+                categories=("harassment",),
+                channels=("at_home", "letter"),
+                consequences=("considered_leaving",),
+                district="hagersten_alvsjo",
+                perpetrator_kind="unknown",
+                police_reported="unsure",
+                repeat=True,
+                needs_support=True,
+                encrypted={
+                    "perpetrator_details": (
+                        "Man i 30-40-årsåldern, mörk jacka, kom i en grå kombi. "
+                        "Registreringsnumret såg jag inte."
+                    ),
+                    "location_details": "Utanför vår bostad och i brevlådan",
+                    "contact_details": "Ring inte hem. Mobil 070-174 06 42.",
+                },
+            ),
+            incident_days_ago=8,
+            discovered_days_ago=2,
+            submitted_days_ago=2,
+        ),
+    ],
+    SECOND_REPORTER: [
+        DemoReport(
+            data=reports.ReportData(
+                description=(
+                    "Efter att nämnden drog in ett serveringstillstånd har en man ringt mig på "
+                    "jobbet sex gånger på två dagar. Han skriker att jag har förstört hans liv, "
+                    "att han vet vilken tunnelbana jag tar hem och att jag ska ändra beslutet "
+                    '"innan något händer".'
+                ),
+                reporter_role="official",
+                categories=("threat", "pressure"),
+                channels=("phone",),
+                consequences=("none",),
+                district="rinkeby_kista",
+                perpetrator_kind="obsessive_complainant",
+                encrypted={
+                    "perpetrator_identifiers": "070-174 06 91",
+                    "linked_decision": "Återkallat serveringstillstånd (dnr 2025/123)",
+                },
+            ),
+            incident_days_ago=5,
+            submitted_days_ago=4,
+        ),
+    ],
+}
 
 
 def _password() -> str:
@@ -65,6 +257,8 @@ class Command(BaseCommand):
         os.fchmod(fd, 0o600)  # also when an older file was left readable by others
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(saved, handle, ensure_ascii=False, indent=2)
+        for email, demo_reports in DEMO_REPORTS.items():
+            _file_demo_reports(User.objects.get(email=email), demo_reports)
         self._print(saved)
 
     def _print(self, saved: dict[str, dict[str, Any]]) -> None:
@@ -89,3 +283,48 @@ class Command(BaseCommand):
             "Sign in at http://127.0.0.1:8000/login/ with an e-mail and password, then a backup "
             "code; staff can then add an authenticator app."
         )
+        counts = {
+            email: Report.objects.filter(reporter__email=email).count() for email in DEMO_REPORTS
+        }
+        self.stdout.write(
+            f"Demo reports: {sum(counts.values())} ("
+            + ", ".join(f"{count} by {email}" for email, count in counts.items())
+            + "); a reporter sees their own under My reports."
+        )
+
+
+def _file_demo_reports(reporter: User, demo_reports: list[DemoReport]) -> None:
+    """File ``demo_reports`` for ``reporter`` unless they already have reports (all or none)."""
+    if Report.objects.filter(reporter=reporter).exists():
+        return
+    today = timezone.localdate()
+    now = timezone.now()
+    stored: list[evidence.EncryptedUpload] = []
+    try:
+        with transaction.atomic():
+            for demo in demo_reports:
+                uploads = [
+                    evidence.store_bytes(name, text.encode("utf-8"))
+                    for name, text in demo.attachments
+                ]
+                stored += uploads
+                data = replace(
+                    demo.data,
+                    incident_date=today - timedelta(days=demo.incident_days_ago),
+                    discovered_date=(
+                        None
+                        if demo.discovered_days_ago is None
+                        else today - timedelta(days=demo.discovered_days_ago)
+                    ),
+                )
+                # Spread the demo reports over the past weeks, as real ones would be.
+                reports.report_submit(
+                    reporter=reporter,
+                    data=data,
+                    uploads=uploads,
+                    submitted_at=now - timedelta(days=demo.submitted_days_ago),
+                )
+    except BaseException:
+        for upload in stored:
+            upload.discard()  # nothing was filed, so no file may stay behind
+        raise
