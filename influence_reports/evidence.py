@@ -151,6 +151,7 @@ class EncryptedUpload(UploadedFile):
         self.data_key = data_key
         self.storage_name = storage_name
         self.sha256 = sha256
+        self.recorded = False  # set once an Attachment row names this file
 
     def discard(self) -> None:
         file_path(self.storage_name).unlink(missing_ok=True)

@@ -66,9 +66,18 @@ def _with_encrypting_uploads(
 
     @csrf_exempt
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST":
-            request.upload_handlers = [evidence.EncryptingUploadHandler(request)]
-        return protected(request, *args, **kwargs)
+        if request.method != "POST":
+            return protected(request, *args, **kwargs)
+        request.upload_handlers = [evidence.EncryptingUploadHandler(request)]
+        try:
+            return protected(request, *args, **kwargs)
+        finally:
+            # Whatever the outcome (refusal, 404, error), a file no report took is deleted.
+            parsed = getattr(request, "_files", None)
+            for _field, uploads in parsed.lists() if parsed is not None else ():
+                for upload in uploads:
+                    if isinstance(upload, evidence.EncryptedUpload) and not upload.recorded:
+                        upload.discard()
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -82,11 +91,6 @@ def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list
     ]
     refusals = getattr(handler, "refusals", [])
     return files, refusals
-
-
-def _discard(files: list[evidence.EncryptedUpload]) -> None:
-    for upload in files:
-        upload.discard()
 
 
 @sensitive_variables()
@@ -106,7 +110,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST)
     files, refusals = _uploads(request)
     if not form.is_valid() or refusals:
-        _discard(files)  # nothing half-filed: the reporter chooses the files again
+        # Nothing half-filed: the files are deleted on the way out and chosen again.
         return render(
             request,
             "reports/new.html",
@@ -140,13 +144,20 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         description = report.description
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
+    attachments = []
+    for attachment in report.attachments.select_related("data_key"):
+        try:
+            name: str | None = attachment.filename
+        except DecryptionError:
+            name = None  # shown as "cannot be opened"; the other files stay usable
+        attachments.append((attachment, name))
     return render(
         request,
         "reports/detail.html",
         {
             "report": report,
             "description": description,
-            "attachments": report.attachments.select_related("data_key"),
+            "attachments": attachments,
             "can_add_evidence": permissions.can_add_evidence(user, report),
             "can_withdraw": permissions.can_withdraw_report(user, report),
         },
@@ -160,7 +171,6 @@ def report_add_evidence(request: HttpRequest, report_id: uuid.UUID) -> HttpRespo
     report = selectors.visible_report(user=user, report_id=report_id)
     files, refusals = _uploads(request)
     if not permissions.can_add_evidence(user, report):
-        _discard(files)
         raise Http404
     for refusal in refusals:
         messages.error(request, f"{refusal.name}: {refusal.reason}")

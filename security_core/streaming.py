@@ -19,6 +19,7 @@ earlier segments: callers that must not act on partial content check the whole f
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from security_core.crypto import DecryptionError
+
+logger = logging.getLogger(__name__)
 
 VERSION = 1
 SEGMENT_SIZE = 64 * 1024
@@ -109,7 +112,18 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes:
 
 
 def decrypt_stream(key: bytes, source: BinaryIO, *, binding: bytes) -> Iterator[bytes]:
-    """Plaintext segments of an encrypted file, each authenticated before it is yielded."""
+    """Plaintext segments of an encrypted file, each authenticated before it is yielded.
+
+    A failure is logged (that a file did not open, nothing of which or what) and raised.
+    """
+    try:
+        yield from _decrypt_segments(key, source, binding=binding)
+    except DecryptionError:
+        logger.warning("An encrypted file failed to open.")
+        raise
+
+
+def _decrypt_segments(key: bytes, source: BinaryIO, *, binding: bytes) -> Iterator[bytes]:
     header = _read_exactly(source, HEADER.size)
     try:
         version, segment_size, prefix = HEADER.unpack(header)

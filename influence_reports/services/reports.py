@@ -90,6 +90,7 @@ def _attach(
     attachment.content_type = upload.content_type or "application/octet-stream"
     attachment.sha256 = upload.sha256
     attachment.save()
+    upload.recorded = True
     return attachment
 
 

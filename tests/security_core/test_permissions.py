@@ -222,9 +222,7 @@ def test_every_role_has_a_landing_page_with_an_admin_link_only_for_admin_and_aud
     assert (admin_href in body) is (role in {Role.ADMIN, Role.AUDITOR})
 
 
-def test_reporters_landing_page_leads_to_filing_and_to_their_reports(
-    client, make_user, signed_in
-):
+def test_reporters_landing_page_leads_to_filing_and_to_their_reports(client, make_user, signed_in):
     signed_in(client, make_user(R), verified=True)
     body = client.get(reverse("home")).content.decode()
     assert reverse("report_new") in body
