@@ -163,11 +163,14 @@ class EncryptedUpload(UploadedFile):
 class EncryptingUploadHandler(FileUploadHandler):
     """Encrypts each uploaded file as it streams in; collects refusals for the form."""
 
-    def __init__(self, request: HttpRequest | None = None, *, already_stored: int = 0) -> None:
+    def __init__(
+        self, request: HttpRequest | None = None, *, already_files: int = 0, already_bytes: int = 0
+    ) -> None:
+        """``already_*``: what the report holds already, so its limits hold across additions."""
         super().__init__(request)
         self.refusals: list[Refusal] = []
-        self.accepted = 0
-        self.total_bytes = already_stored
+        self.accepted = already_files
+        self.total_bytes = already_bytes
         self._reset()
 
     def _reset(self) -> None:

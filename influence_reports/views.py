@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from influence_reports import evidence, selectors
 from influence_reports.forms import ReportForm
+from influence_reports.models import Attachment
 from influence_reports.services import reading, reports
 from security_core import permissions, streaming
 from security_core.crypto import DecryptionError
@@ -54,13 +56,24 @@ def _reporter_only(request: HttpRequest) -> User:
     return user
 
 
+def _stored_so_far(request: HttpRequest, report_id: uuid.UUID | None) -> dict[str, int]:
+    """Files and bytes a report of this user already holds (zero for anything else)."""
+    if report_id is None or not request.user.is_authenticated:
+        return {}
+    totals = Attachment.objects.filter(
+        report_id=report_id, report__reporter_id=request.user.pk
+    ).aggregate(files=Count("id"), size=Sum("size"))
+    return {"already_files": totals["files"] or 0, "already_bytes": totals["size"] or 0}
+
+
 def _with_encrypting_uploads(
     view: Callable[..., HttpResponse],
 ) -> Callable[..., HttpResponse]:
     """Make files stream through encryption before anything reads the request body.
 
     Upload handlers must be set before the body is parsed, and Django's CSRF check parses it,
-    so the check runs inside (``csrf_protect``) after the handler is in place.
+    so the check runs inside (``csrf_protect``) after the handler is in place. The limits
+    per report count the files the report already has.
     """
     protected = csrf_protect(view)
 
@@ -68,7 +81,11 @@ def _with_encrypting_uploads(
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method != "POST":
             return protected(request, *args, **kwargs)
-        request.upload_handlers = [evidence.EncryptingUploadHandler(request)]
+        request.upload_handlers = [
+            evidence.EncryptingUploadHandler(
+                request, **_stored_so_far(request, kwargs.get("report_id"))
+            )
+        ]
         try:
             return protected(request, *args, **kwargs)
         finally:
@@ -207,8 +224,8 @@ def _content_disposition(filename: str) -> str:
 def attachment_download(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBase:
     """The original file, streamed, as a download that no browser will render or run."""
     user = _user(request)
-    attachment, stream = reading.attachment_open(actor=user, attachment_id=attachment_id)
     try:
+        attachment, stream = reading.attachment_open(actor=user, attachment_id=attachment_id)
         # Check the whole file first, so a damaged file gives a clear page, not half a file.
         with evidence.file_path(attachment.storage_name).open("rb") as handle:
             streaming.verify(

@@ -113,6 +113,22 @@ def open_field(data_key: bytes, blob: bytes, *, aad: bytes) -> bytes:
         raise _fail(aad.decode("utf-8", "replace").rsplit(":", 1)[0]) from None
 
 
+PAD_BLOCK = 64
+
+
+def pad(plaintext: bytes) -> bytes:
+    """Pad to a multiple of 64 bytes (ISO/IEC 7816-4), so a ciphertext's length tells
+    nothing about short values (which gender, which age band) and little about long ones."""
+    return plaintext + b"\x80" + b"\x00" * ((-len(plaintext) - 1) % PAD_BLOCK)
+
+
+def unpad(padded: bytes) -> bytes:
+    stripped = padded.rstrip(b"\x00")
+    if not stripped.endswith(b"\x80") or len(padded) % PAD_BLOCK:
+        raise _fail("padding")
+    return stripped[:-1]
+
+
 def subkey(data_key: bytes, purpose: str) -> bytes:
     """A key for one purpose (e.g. a file's contents), derived from a record's data key."""
     return HKDF(

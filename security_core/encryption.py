@@ -11,6 +11,9 @@ Invariants:
   admin forms cannot leak plaintext. The fields are not editable, so no ModelForm shows them.
 - Plaintext lives only on the instance, decrypted on first access, and is dropped when the
   instance is pickled.
+- Values are padded to 64-byte blocks before sealing, so a ciphertext's length does not
+  tell short values apart (models store unanswered optional fields as encrypted "" rather
+  than NULL, so whether a question was answered does not show either).
 - Deleting a record deletes its data key (crypto-shredding): copies of the row in backups
   then no longer open, once the backups of the key table age out too.
 """
@@ -154,12 +157,14 @@ class EncryptedModel(models.Model):
 
     def seal_encrypted(self, field_name: str, plaintext: str) -> bytes:
         return crypto.seal_field(
-            self._plain_data_key(), plaintext.encode(), aad=self._field_aad(field_name)
+            self._plain_data_key(),
+            crypto.pad(plaintext.encode()),
+            aad=self._field_aad(field_name),
         )
 
     def open_encrypted(self, field_name: str, blob: bytes) -> str:
         raw = crypto.open_field(self._plain_data_key(), blob, aad=self._field_aad(field_name))
-        return raw.decode()
+        return crypto.unpad(raw).decode()
 
 
 @receiver(post_delete)

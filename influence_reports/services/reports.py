@@ -130,7 +130,8 @@ def report_submit(
     )
     report.description = data.description
     for name in ENCRYPTED_FIELDS[1:]:
-        setattr(report, name, data.encrypted.get(name) or None)
+        # Unanswered is stored as an encrypted "", never NULL, so it does not show.
+        setattr(report, name, data.encrypted.get(name) or "")
     for _attempt in range(5):
         try:
             with transaction.atomic():

@@ -75,3 +75,38 @@ def test_another_reporter_gets_404_for_the_report_its_receipt_and_its_files(
         assert client.get(url).status_code == 404, url
     assert client.post(reverse("report_withdraw", args=[report.pk])).status_code == 404
     assert not AccessEntry.objects.filter(actor=other).exists()
+
+
+def test_per_report_limits_count_the_files_already_there(client, reporter, signed_in, settings):
+    settings.VARN_UPLOAD_MAX_FILES = 2
+    signed_in(client, reporter, verified=False)
+    client.post(
+        reverse("report_new"), report_form(evidence=[_file("a.png", PNG), _file("b.pdf", PDF)])
+    )
+    report = Report.objects.get()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.post(
+        reverse("report_add_evidence", args=[report.pk]), {"evidence": [_file("c.png", PNG)]}
+    )
+
+    assert response.status_code == 302
+    assert Attachment.objects.filter(report=report).count() == 2
+    page = client.get(response["Location"]).content.decode()
+    assert "Too many files" in page
+    files = list((settings.VARN_MEDIA_ROOT / "attachments").iterdir())
+    assert len(files) == 2
+
+
+def test_a_file_whose_data_key_cannot_be_unwrapped_gets_the_clear_page(
+    client, reporter, signed_in, settings
+):
+    signed_in(client, reporter, verified=False)
+    client.post(reverse("report_new"), report_form(evidence=[_file("a.png", PNG)]))
+    attachment = Attachment.objects.get()
+    settings.VARN_KEYRING = {"other": bytes(32)}  # the key that wrapped it is gone
+
+    response = client.get(reverse("attachment_download", args=[attachment.pk]))
+
+    assert response.status_code == 422
+    assert "Traceback" not in response.content.decode()

@@ -92,6 +92,8 @@ def test_after_rotation_without_the_old_key_the_report_and_its_files_open(
     ring = parse_keyring("test", old_ring.read_text().strip())
     new_id = next(iter(ring))
     assert list(ring) == [new_id, "old"]
+    settings.VARN_KEYRING = ring  # every process restarted with the new ring
+    call_command("rotate_keys")
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {new_id}
     settings.VARN_KEYRING = {new_id: ring[new_id]}  # the old key leaves the ring
 
@@ -119,6 +121,7 @@ def test_a_report_filed_after_rotation_opens_under_the_new_key_alone(
     call_command("rotate_keys", "--new-key")
     ring = parse_keyring("test", old_ring.read_text().strip())
     new_id = next(iter(ring))
+    settings.VARN_KEYRING = ring  # the web process restarted with the new ring
     signed_in(client, reporter, verified=False)
     client.post(reverse("report_new"), report_form(description=TEXT))
     settings.VARN_KEYRING = {new_id: ring[new_id]}

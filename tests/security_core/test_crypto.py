@@ -223,3 +223,31 @@ def test_tampered_totp_secret_gives_a_clear_answer_on_the_verify_page_not_a_serv
     # The user is still not through the second step.
     assert client.get(reverse("home"))["Location"].startswith(reverse("otp_verify"))
     assert SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.OTP_FAILED).exists()
+
+
+@pytest.mark.django_db
+def test_stored_length_does_not_tell_short_values_apart(reporter):
+    from influence_reports.models import Report
+
+    lengths = set()
+    for value in ("", "man", "woman", "other", "65_plus", "x" * 60):
+        report = Report(reporter=reporter, reporter_role="official", description="d")
+        report.profile_gender = value
+        report.save()
+        raw = Report.objects.filter(pk=report.pk).values_list("profile_gender", flat=True).get()
+        assert raw is not None  # unanswered is stored encrypted too, not as NULL
+        lengths.add(len(bytes(raw)))
+        assert Report.objects.get(pk=report.pk).profile_gender == value
+    assert len(lengths) == 1
+
+
+def test_padding_round_trips_and_bad_padding_is_refused():
+    for size in (0, 1, 62, 63, 64, 65, 200):
+        data = bytes(range(256))[:size] if size <= 256 else b""
+        padded = crypto.pad(data)
+        assert len(padded) % crypto.PAD_BLOCK == 0
+        assert crypto.unpad(padded) == data
+    with pytest.raises(DecryptionError):
+        crypto.unpad(b"\x00" * 64)
+    with pytest.raises(DecryptionError):
+        crypto.unpad(b"abc\x80")

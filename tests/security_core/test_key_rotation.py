@@ -98,7 +98,9 @@ def test_rotation_under_concurrent_reads_never_fails_a_read(settings, make_user)
 
 
 @pytest.mark.django_db
-def test_rotate_keys_adds_a_key_to_the_ring_file_and_rewraps(settings, make_user, tmp_path):
+def test_rotate_keys_adds_a_key_then_rewraps_once_processes_have_restarted(
+    settings, make_user, tmp_path
+):
     ring_file = tmp_path / "keyring"
     ring_file.write_text(f"old:{encode_key(OLD['old'])}\n")
     settings.VARN_KEYRING = dict(OLD)
@@ -111,6 +113,12 @@ def test_rotate_keys_adds_a_key_to_the_ring_file_and_rewraps(settings, make_user
     new_id = next(iter(ring))
     assert list(ring) == [new_id, "old"]
     assert stat.S_IMODE(os.stat(ring_file).st_mode) == 0o600
+    # Nothing is re-wrapped yet: processes still on the old ring must keep opening records.
+    assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"old"}
+    assert _all_open(secrets)
+
+    settings.VARN_KEYRING = ring  # every process restarted with the new ring
+    call_command("rotate_keys")
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {new_id}
     settings.VARN_KEYRING = {new_id: ring[new_id]}  # the old key removed
     assert _all_open(secrets)
@@ -123,8 +131,9 @@ def test_rotate_keys_will_not_half_change_a_ring_that_comes_from_the_environment
     settings.VARN_KEYRING = dict(OLD)
     settings.VARN_KEYRING_PATH = None
     _devices(make_user, 2)
-    with pytest.raises(CommandError, match="VARN_KEYRING="):
+    with pytest.raises(CommandError, match="first in VARN_KEYRING") as raised:
         call_command("rotate_keys", "--new-key")
+    assert encode_key(OLD["old"]) not in str(raised.value)  # the old key is not printed
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"old"}
     assert crypto.keyring() == OLD
 

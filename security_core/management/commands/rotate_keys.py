@@ -1,12 +1,15 @@
-"""Rotate the key-encryption key: add a new active key and re-wrap every data key under it.
+"""Rotate the key-encryption key: add a new active key, then re-wrap every data key under it.
 
-    manage.py rotate_keys --new-key   # add a key to the ring file, then re-wrap
-    manage.py rotate_keys             # re-wrap whatever is not yet under the active key
+    manage.py rotate_keys --new-key   # 1. put a new active key first in the ring file
+    (restart web, worker and beat)    # 2. every process now reads the new ring
+    manage.py rotate_keys             # 3. re-wrap whatever is not yet under the active key
     manage.py rotate_keys --status    # how many data keys each ring key wraps
 
-The site keeps serving throughout: records are never rewritten, only their small data-key
-rows, in short batches. When the ring comes from the environment (``VARN_KEYRING``), this
-command cannot change it: it prints the new ring for the secret store instead.
+Re-wrapping waits for step 2 on purpose: a process still holding the old ring cannot open
+a data key wrapped under a key it does not know. The site keeps serving throughout:
+records are never rewritten, only their small data-key rows, in short batches. When the
+ring comes from the environment (``VARN_KEYRING``), this command cannot change it: it
+prints the new key for the operator to put first in the secret store instead.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from security_core import crypto, services
-from security_core.environment import encode_key, new_keyring, parse_keyring
+from security_core.environment import encode_key, new_keyring
 from security_core.models import DataKey
 
 
@@ -46,26 +49,31 @@ class Command(BaseCommand):
             return
         if options["new_key"]:
             self._add_key()
+            return
         count = services.data_keys_rewrap(batch_size=options["batch_size"])
         self.stdout.write(f"Re-wrapped {count} data keys under {crypto.active_key_id()}.")
         self._report()
 
     def _add_key(self) -> None:
-        current = ",".join(
-            f"{key_id}:{encode_key(key)}" for key_id, key in crypto.keyring().items()
-        )
-        ring_text = f"{new_keyring()},{current}"
+        new_entry = new_keyring()
+        new_id = new_entry.split(":", 1)[0]
         path: Path | None = settings.VARN_KEYRING_PATH
         if path is None:
             raise CommandError(
                 "The key ring comes from the VARN_KEYRING environment variable, which this "
-                "command cannot change. Put this ring in your secret store, restart every "
-                "process, then run 'manage.py rotate_keys':\n"
-                f"VARN_KEYRING={ring_text}"
+                "command cannot change. Put this new key first in VARN_KEYRING, before the "
+                "keys already there, restart every process, then run 'manage.py rotate_keys':"
+                f"\n{new_entry}"
             )
-        _write_private(path, ring_text)
-        settings.VARN_KEYRING = parse_keyring("VARN_KEYRING", ring_text)
-        self.stdout.write(f"Added key {crypto.active_key_id()} to {path}; it is now active.")
+        current = ",".join(
+            f"{key_id}:{encode_key(key)}" for key_id, key in crypto.keyring().items()
+        )
+        _write_private(path, f"{new_entry},{current}")
+        self.stdout.write(
+            f"Added key {new_id} to {path}; it is active for every process that starts from "
+            "now on. Restart the web, worker and beat processes, then run "
+            "'manage.py rotate_keys' to re-wrap every data key under it."
+        )
 
     def _report(self) -> None:
         counts = Counter(DataKey.objects.values_list("kek_id", flat=True))
