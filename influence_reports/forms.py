@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from influence_reports import choices
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS
 from influence_reports.services.reports import ReportData
 
 TEXT_LIMIT = 20_000
@@ -186,19 +187,8 @@ class ReportForm(forms.Form):
         data = self.cleaned_data
         encrypted = {
             name: data.get(name) or ""
-            for name in (
-                "perpetrator_details",
-                "perpetrator_identifiers",
-                "location_details",
-                "contact_details",
-                "linked_decision",
-                "police_reference",
-                "on_behalf_name",
-                "profile_gender",
-                "profile_age_band",
-                "profile_assembly",
-                "profile_party",
-            )
+            for name in ENCRYPTED_REPORT_FIELDS
+            if name not in {"description", "profile_chair_post"}
         }
         encrypted["profile_chair_post"] = "yes" if data.get("profile_chair_post") else ""
         return ReportData(

@@ -95,6 +95,13 @@ class Report(EncryptedModel):
         return [tag.code for tag in self.tags.all() if tag.kind == kind]
 
 
+# The report's encrypted fields, by name: what the intake form seals and what error reports
+# must never show (``sensitive_post_parameters``).
+ENCRYPTED_REPORT_FIELDS: tuple[str, ...] = tuple(
+    field.name for field in Report._meta.local_fields if isinstance(field, EncryptedTextField)
+)
+
+
 class ReportTag(models.Model):
     """One of a report's categories, channels or consequences (a report has several)."""
 

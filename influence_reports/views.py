@@ -20,27 +20,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from influence_reports import evidence, selectors
 from influence_reports.forms import ReportForm
-from influence_reports.models import Attachment
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment
 from influence_reports.services import reading, reports
 from security_core import permissions, streaming
 from security_core.crypto import DecryptionError
 from security_core.models import User
-
-SENSITIVE_FIELDS = (
-    "description",
-    "perpetrator_details",
-    "perpetrator_identifiers",
-    "location_details",
-    "contact_details",
-    "linked_decision",
-    "police_reference",
-    "on_behalf_name",
-    "profile_gender",
-    "profile_age_band",
-    "profile_assembly",
-    "profile_chair_post",
-    "profile_party",
-)
 
 
 def _user(request: HttpRequest) -> User:
@@ -111,7 +95,7 @@ def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list
 
 
 @sensitive_variables()
-@sensitive_post_parameters(*SENSITIVE_FIELDS)
+@sensitive_post_parameters(*ENCRYPTED_REPORT_FIELDS)
 @require_http_methods(["GET", "POST"])
 @_with_encrypting_uploads
 def report_new(request: HttpRequest) -> HttpResponse:

@@ -79,3 +79,15 @@ def stored_ciphertext(device) -> bytes:
     """The TOTP key exactly as the database holds it."""
     raw = type(device).objects.filter(pk=device.pk).values_list("key", flat=True).get()
     return bytes(raw)
+
+
+def enrol_totp(user: User):
+    """A confirmed authenticator app for ``user``, enrolled through the services."""
+    from django_otp.oath import TOTP
+
+    request = service_request()
+    device = services.totp_device_begin(request=request, user=user)
+    token = f"{TOTP(device.secret()).token():06d}"
+    confirmed = services.totp_device_confirm(user=user, token=token, request=request)
+    assert confirmed is not None
+    return confirmed

@@ -10,24 +10,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from influence_reports.evidence import EncryptedUpload
-from influence_reports.models import Attachment, Report, ReportTag, new_reference
-from security_core.models import DataKey, User
-
-ENCRYPTED_FIELDS = (
-    "description",
-    "perpetrator_details",
-    "perpetrator_identifiers",
-    "location_details",
-    "contact_details",
-    "linked_decision",
-    "police_reference",
-    "on_behalf_name",
-    "profile_gender",
-    "profile_age_band",
-    "profile_assembly",
-    "profile_chair_post",
-    "profile_party",
+from influence_reports.models import (
+    ENCRYPTED_REPORT_FIELDS,
+    Attachment,
+    Report,
+    ReportTag,
+    new_reference,
 )
+from security_core.models import DataKey, User
 
 
 @dataclass(frozen=True)
@@ -129,7 +119,9 @@ def report_submit(
         consent_recorded=data.consent_recorded,
     )
     report.description = data.description
-    for name in ENCRYPTED_FIELDS[1:]:
+    for name in ENCRYPTED_REPORT_FIELDS:
+        if name == "description":
+            continue
         # Unanswered is stored as an encrypted "", never NULL, so it does not show.
         setattr(report, name, data.encrypted.get(name) or "")
     for _attempt in range(5):

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from influence_reports import evidence
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS as ENCRYPTED_FIELDS
 from influence_reports.models import Attachment, Report
-from influence_reports.services.reports import ENCRYPTED_FIELDS
 from security_core.crypto import DecryptionError
 from security_core.environment import encode_key, parse_keyring
 from security_core.models import DataKey

@@ -10,25 +10,16 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.test.client import RedirectCycleError
 from django.urls import reverse
-from django_otp.oath import TOTP
 
 from security_core import services
 from security_core.models import BackupCodeDevice, SecurityEvent, TOTPDevice, User
 from security_core.roles import Role
-from tests.conftest import service_request, stored_ciphertext
+from tests.conftest import enrol_totp as _enrol_totp
+from tests.conftest import stored_ciphertext
 
 pytestmark = pytest.mark.django_db
 
 STRONG_PASSWORD = "Vinter-Lykta-Paraply-93"
-
-
-def _enrol_totp(user: User) -> TOTPDevice:
-    request = service_request()
-    device = services.totp_device_begin(request=request, user=user)
-    token = f"{TOTP(device.secret()).token():06d}"
-    confirmed = services.totp_device_confirm(user=user, token=token, request=request)
-    assert confirmed is not None
-    return confirmed
 
 
 def _secret_forms(device: TOTPDevice) -> list[str]:

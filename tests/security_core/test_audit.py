@@ -17,7 +17,8 @@ from django_otp.oath import TOTP
 from security_core import backup_codes, services
 from security_core.models import BackupCode, BackupCodeDevice, SecurityEvent, TOTPDevice, User
 from security_core.roles import Role
-from tests.conftest import service_request, stored_ciphertext
+from tests.conftest import enrol_totp as _enrol_totp_by_service
+from tests.conftest import stored_ciphertext
 
 pytestmark = pytest.mark.django_db
 
@@ -63,15 +64,6 @@ def _admin_change_user(client: Client, user: User, **changes: Any):
         getattr(response, "context", {}) and response.context["adminform"].form.errors
     )
     return response
-
-
-def _enrol_totp_by_service(user: User) -> TOTPDevice:
-    request = service_request()
-    device = services.totp_device_begin(request=request, user=user)
-    token = f"{TOTP(device.secret()).token():06d}"
-    confirmed = services.totp_device_confirm(user=user, token=token, request=request)
-    assert confirmed is not None
-    return confirmed
 
 
 # --- users -----------------------------------------------------------------------------------
