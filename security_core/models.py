@@ -197,10 +197,11 @@ class TOTPDevice(EncryptedModel, TimestampMixin, ThrottlingMixin, Device):
         try:
             secret = self.secret()
         except crypto.DecryptionError:
-            # A key that does not open (tampered, or its ring key is gone) verifies nothing;
+            # A key that does not open (tampered, or its ring key is missing here) verifies
+            # nothing. It is not the user's wrong code, so it does not add to their wait;
             # the failure is logged without content by crypto.
-            secret = None
-        if secret is not None and token_text.isdigit() and len(token_text) == self.digits:
+            return False
+        if token_text.isdigit() and len(token_text) == self.digits:
             totp = TOTP(secret, self.step, 0, self.digits, self.drift)
             totp.time = time.time()
             verified = bool(totp.verify(int(token_text), self.tolerance, self.last_t + 1))

@@ -88,9 +88,10 @@ def test_after_rotation_without_the_old_key_the_report_and_its_files_open(
     assert DataKey.objects.count() == 3  # the report and its two files
 
     call_command("rotate_keys", "--new-key")
-
+    new_id = list(parse_keyring("test", old_ring.read_text().strip()))[-1]
+    settings.VARN_KEYRING = parse_keyring("test", old_ring.read_text().strip())
+    call_command("rotate_keys", "--activate", new_id)
     ring = parse_keyring("test", old_ring.read_text().strip())
-    new_id = next(iter(ring))
     assert list(ring) == [new_id, "old"]
     settings.VARN_KEYRING = ring  # every process restarted with the new ring
     call_command("rotate_keys")
@@ -119,8 +120,10 @@ def test_a_report_filed_after_rotation_opens_under_the_new_key_alone(
     client, reporter, signed_in, old_ring, settings
 ):
     call_command("rotate_keys", "--new-key")
+    new_id = list(parse_keyring("test", old_ring.read_text().strip()))[-1]
+    settings.VARN_KEYRING = parse_keyring("test", old_ring.read_text().strip())
+    call_command("rotate_keys", "--activate", new_id)
     ring = parse_keyring("test", old_ring.read_text().strip())
-    new_id = next(iter(ring))
     settings.VARN_KEYRING = ring  # the web process restarted with the new ring
     signed_in(client, reporter, verified=False)
     client.post(reverse("report_new"), report_form(description=TEXT))

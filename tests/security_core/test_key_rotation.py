@@ -98,7 +98,7 @@ def test_rotation_under_concurrent_reads_never_fails_a_read(settings, make_user)
 
 
 @pytest.mark.django_db
-def test_rotate_keys_adds_a_key_then_rewraps_once_processes_have_restarted(
+def test_rotation_in_three_steps_never_leaves_a_process_unable_to_open_a_record(
     settings, make_user, tmp_path
 ):
     ring_file = tmp_path / "keyring"
@@ -107,21 +107,38 @@ def test_rotate_keys_adds_a_key_then_rewraps_once_processes_have_restarted(
     settings.VARN_KEYRING_PATH = ring_file
     secrets = _devices(make_user, 3)
 
+    # 1. A new key joins the ring last: a process that restarts now still wraps under "old",
+    #    which every process can open.
     call_command("rotate_keys", "--new-key")
-
     ring = parse_keyring("test", ring_file.read_text().strip())
-    new_id = next(iter(ring))
-    assert list(ring) == [new_id, "old"]
+    new_id = list(ring)[-1]
+    assert list(ring) == ["old", new_id]
     assert stat.S_IMODE(os.stat(ring_file).st_mode) == 0o600
-    # Nothing is re-wrapped yet: processes still on the old ring must keep opening records.
+    settings.VARN_KEYRING = ring  # a restarted process
+    secrets |= _devices(make_user, 1)
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"old"}
+    settings.VARN_KEYRING = dict(OLD)  # a process not yet restarted opens everything
     assert _all_open(secrets)
 
-    settings.VARN_KEYRING = ring  # every process restarted with the new ring
+    # 2. Once every process knows it, it becomes active.
+    settings.VARN_KEYRING = ring
+    call_command("rotate_keys", "--activate", new_id)
+    ring = parse_keyring("test", ring_file.read_text().strip())
+    assert list(ring) == [new_id, "old"]
+    settings.VARN_KEYRING = ring
+
+    # 3. Re-wrap; afterwards the old key can go.
     call_command("rotate_keys")
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {new_id}
-    settings.VARN_KEYRING = {new_id: ring[new_id]}  # the old key removed
+    settings.VARN_KEYRING = {new_id: ring[new_id]}
     assert _all_open(secrets)
+
+
+def test_activating_a_key_not_in_the_ring_is_refused(settings, tmp_path):
+    settings.VARN_KEYRING = dict(OLD)
+    settings.VARN_KEYRING_PATH = tmp_path / "keyring"
+    with pytest.raises(CommandError, match="not in the ring"):
+        call_command("rotate_keys", "--activate", "nosuchkey")
 
 
 @pytest.mark.django_db
@@ -131,7 +148,7 @@ def test_rotate_keys_will_not_half_change_a_ring_that_comes_from_the_environment
     settings.VARN_KEYRING = dict(OLD)
     settings.VARN_KEYRING_PATH = None
     _devices(make_user, 2)
-    with pytest.raises(CommandError, match="first in VARN_KEYRING") as raised:
+    with pytest.raises(CommandError, match="END of VARN_KEYRING") as raised:
         call_command("rotate_keys", "--new-key")
     assert encode_key(OLD["old"]) not in str(raised.value)  # the old key is not printed
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"old"}
