@@ -69,8 +69,9 @@ def file_path(storage_name: str) -> Path:
     return media_root() / "attachments" / storage_name
 
 
-def file_binding(attachment_id: uuid.UUID) -> bytes:
-    return f"varn:file:influence_reports.attachment:{attachment_id}".encode()
+def file_binding(report_id: uuid.UUID, attachment_id: uuid.UUID) -> bytes:
+    """A file's ciphertext is bound to its attachment *and* its report: moved, it won't open."""
+    return f"varn:file:influence_reports.attachment:{report_id}:{attachment_id}".encode()
 
 
 def file_key(data_key: bytes) -> bytes:
@@ -126,6 +127,50 @@ def detect_type(head: bytes) -> str | None:
     return "text/plain"
 
 
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/heic": ".heic",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/3gpp": ".3gp",
+    "video/webm": ".webm",
+    "audio/mp4": ".m4a",
+    "audio/wav": ".wav",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+    "message/rfc822": ".eml",
+    "text/plain": ".txt",
+    "application/vnd.ms-office": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+    "application/vnd.oasis.opendocument.presentation": ".odp",
+}
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The uploader's name, but with the extension of the type the content really is.
+
+    What opens a downloaded file on the handler's machine is its extension; it must never be
+    the uploader's choice (``faktura.pdf.js``, ``brev.html`` that starts like an e-mail).
+    Bidirectional and invisible characters, which can disguise an extension, are removed.
+    """
+    clean = _INVISIBLE.sub("", filename).strip() or "evidence"
+    extension = _EXTENSIONS.get(content_type, ".bin")
+    stem = clean
+    while True:  # "faktura.pdf.js" -> "faktura": every extension the uploader gave goes
+        base, dot, suffix = stem.rpartition(".")
+        if not dot or not base or len(suffix) > 5 or not suffix.isalnum():
+            break
+        stem = base
+    return f"{stem[:200]}{extension}"
+
+
 @dataclass
 class Refusal:
     name: str
@@ -141,12 +186,14 @@ class EncryptedUpload(UploadedFile):
         name: str,
         size: int,
         content_type: str,
+        report_id: uuid.UUID,
         attachment_id: uuid.UUID,
         data_key: bytes,
         storage_name: str,
         sha256: str,
     ) -> None:
         super().__init__(file=None, name=name, content_type=content_type, size=size)
+        self.report_id = report_id
         self.attachment_id = attachment_id
         self.data_key = data_key
         self.storage_name = storage_name
@@ -156,6 +203,9 @@ class EncryptedUpload(UploadedFile):
     def discard(self) -> None:
         file_path(self.storage_name).unlink(missing_ok=True)
 
+    def close(self) -> None:
+        """Nothing is open: the ciphertext was written and closed as it streamed in."""
+
     def __repr__(self) -> str:
         return f"<EncryptedUpload {self.attachment_id}>"
 
@@ -164,11 +214,21 @@ class EncryptingUploadHandler(FileUploadHandler):
     """Encrypts each uploaded file as it streams in; collects refusals for the form."""
 
     def __init__(
-        self, request: HttpRequest | None = None, *, already_files: int = 0, already_bytes: int = 0
+        self,
+        request: HttpRequest | None = None,
+        *,
+        report_id: uuid.UUID | None = None,
+        already_files: int = 0,
+        already_bytes: int = 0,
     ) -> None:
-        """``already_*``: what the report holds already, so its limits hold across additions."""
+        """Files for the report ``report_id`` (a new report's id when ``None``).
+
+        ``already_*``: what the report holds already, so its limits hold across additions.
+        """
         super().__init__(request)
+        self.report_id = report_id or uuid.uuid4()
         self.refusals: list[Refusal] = []
+        self.produced: list[EncryptedUpload] = []
         self.accepted = already_files
         self.total_bytes = already_bytes
         self._reset()
@@ -206,7 +266,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._out = os.fdopen(fd, "wb")
         self._encryptor = streaming.SegmentEncryptor(
-            file_key(self._data_key), binding=file_binding(self._attachment_id)
+            file_key(self._data_key), binding=file_binding(self.report_id, self._attachment_id)
         )
         self._out.write(self._encryptor.header)
         self._sha = hashlib.sha256()
@@ -270,21 +330,31 @@ class EncryptingUploadHandler(FileUploadHandler):
             return None
         self.accepted += 1
         self.total_bytes += self._size
-        return EncryptedUpload(
+        upload = EncryptedUpload(
             name=self._name,
             size=self._size,
             content_type=content_type,
+            report_id=self.report_id,
             attachment_id=self._attachment_id,
             data_key=self._data_key,
             storage_name=self._storage_name,
             sha256=self._sha.hexdigest(),
         )
+        self.produced.append(upload)
+        return upload
 
     def upload_interrupted(self) -> None:
         self._discard_current()
 
+    def cleanup(self) -> None:
+        """Delete every file this handler wrote that no attachment row took (any outcome)."""
+        self._discard_current()
+        for upload in self.produced:
+            if not upload.recorded:
+                upload.discard()
 
-def store_bytes(name: str, content: bytes) -> EncryptedUpload:
+
+def store_bytes(name: str, content: bytes, *, report_id: uuid.UUID) -> EncryptedUpload:
     """Encrypt bytes the server itself holds (demo data, imports) exactly as an upload is.
 
     Runs the very upload handler over ``content``, so limits, type checks, keys, binding,
@@ -295,7 +365,7 @@ def store_bytes(name: str, content: bytes) -> EncryptedUpload:
     safe_name = os.path.basename(name.replace("\\", "/")).strip()[:255]
     if not safe_name:
         raise ValueError("a file needs a name")
-    handler = EncryptingUploadHandler()
+    handler = EncryptingUploadHandler(report_id=report_id)
     with contextlib.suppress(StopFutureHandlers):  # it always claims the file for itself
         handler.new_file("evidence", safe_name, "application/octet-stream", len(content))
     with contextlib.suppress(SkipFile):  # a refusal, recorded in handler.refusals
@@ -318,13 +388,13 @@ def _mib(size: int) -> str:
 
 
 def read_plaintext(
-    *, storage_name: str, data_key: bytes, attachment_id: uuid.UUID
+    *, storage_name: str, data_key: bytes, report_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> Iterator[bytes]:
     """The original bytes, one authenticated segment at a time."""
     handle = file_path(storage_name).open("rb")
     try:
         yield from streaming.decrypt_stream(
-            file_key(data_key), handle, binding=file_binding(attachment_id)
+            file_key(data_key), handle, binding=file_binding(report_id, attachment_id)
         )
     finally:
         handle.close()

@@ -151,3 +151,7 @@ class Attachment(EncryptedModel):
 
     def __str__(self) -> str:
         return f"attachment {self.id}"
+
+    def encryption_binding(self) -> str:
+        # Bound to its report too: a row moved to another report no longer opens.
+        return f"{self.report_id}:{self.pk}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ from influence_reports.services import reading, reports
 from security_core import permissions, streaming
 from security_core.crypto import DecryptionError
 from security_core.models import User
+
+logger = logging.getLogger(__name__)
 
 
 def _user(request: HttpRequest) -> User:
@@ -65,20 +68,17 @@ def _with_encrypting_uploads(
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method != "POST":
             return protected(request, *args, **kwargs)
-        request.upload_handlers = [
-            evidence.EncryptingUploadHandler(
-                request, **_stored_so_far(request, kwargs.get("report_id"))
-            )
-        ]
+        report_id = kwargs.get("report_id")
+        handler = evidence.EncryptingUploadHandler(
+            request, report_id=report_id, **_stored_so_far(request, report_id)
+        )
+        request.upload_handlers = [handler]
         try:
             return protected(request, *args, **kwargs)
         finally:
-            # Whatever the outcome (refusal, 404, error), a file no report took is deleted.
-            parsed = getattr(request, "_files", None)
-            for _field, uploads in parsed.lists() if parsed is not None else ():
-                for upload in uploads:
-                    if isinstance(upload, evidence.EncryptedUpload) and not upload.recorded:
-                        upload.discard()
+            # Whatever the outcome (refusal, 404, a broken body, an error), a file that no
+            # attachment row took is deleted now.
+            handler.cleanup()
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -118,7 +118,11 @@ def report_new(request: HttpRequest) -> HttpResponse:
             {"form": form, "refusals": refusals, "files_dropped": bool(files), "limits": limits},
             status=400,
         )
-    report = reports.report_submit(reporter=user, data=form.report_data(), uploads=files)
+    handler = request.upload_handlers[0]
+    assert isinstance(handler, evidence.EncryptingUploadHandler)  # noqa: S101 - set above
+    report = reports.report_submit(
+        reporter=user, data=form.report_data(), uploads=files, report_id=handler.report_id
+    )
     return redirect("report_receipt", report_id=report.pk)
 
 
@@ -212,18 +216,23 @@ def attachment_download(request: HttpRequest, attachment_id: uuid.UUID) -> HttpR
         attachment, stream = reading.attachment_open(actor=user, attachment_id=attachment_id)
         # Check the whole file first, so a damaged file gives a clear page, not half a file.
         with evidence.file_path(attachment.storage_name).open("rb") as handle:
-            streaming.verify(
+            size = streaming.verify(
                 evidence.file_key(attachment._plain_data_key()),
                 handle,
-                binding=evidence.file_binding(attachment.id),
+                binding=evidence.file_binding(attachment.report_id, attachment.id),
             )
+        if size != attachment.size:  # the recorded size was changed: trust neither
+            logger.warning("An evidence file's size does not match its record.")
+            raise DecryptionError
         filename = attachment.filename or "evidence"
         content_type = attachment.content_type or "application/octet-stream"
     except (DecryptionError, OSError):
         return render(request, "reports/unreadable.html", status=422)
     response = StreamingHttpResponse(stream, content_type=content_type)
-    response["Content-Disposition"] = _content_disposition(filename)
-    response["Content-Length"] = str(attachment.size)
+    response["Content-Disposition"] = _content_disposition(
+        evidence.download_name(filename, content_type)
+    )
+    response["Content-Length"] = str(size)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response

@@ -36,6 +36,7 @@ def attachment_open(
     stream = evidence.read_plaintext(
         storage_name=attachment.storage_name,
         data_key=attachment._plain_data_key(),
+        report_id=attachment.report_id,
         attachment_id=attachment.id,
     )
     return attachment, stream

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -66,6 +67,8 @@ def _attach(
     actor: User | None,
     uploaded_at: datetime | None = None,
 ) -> Attachment:
+    if upload.report_id != report.pk:
+        raise ValueError("an upload is bound to another report")
     data_key, _plain = DataKey.issue(key=upload.data_key)
     attachment = Attachment(
         id=upload.attachment_id,
@@ -91,15 +94,19 @@ def report_submit(
     data: ReportData,
     uploads: Iterable[EncryptedUpload] = (),
     submitted_at: datetime | None = None,
+    report_id: uuid.UUID | None = None,
 ) -> Report:
     """Record a report, its statistical tags and its (already encrypted) evidence files.
 
     ``data.encrypted`` holds the free-text and profile fields; they are sealed under the
     report's own data key before the row is written. Nothing else about the report leaves
     this function in clear. ``submitted_at`` is for records filed earlier elsewhere (and
-    the demo data); a report filed through Värn is stamped now.
+    the demo data); a report filed through Värn is stamped now. ``report_id`` is the id the
+    uploads were bound to while they streamed in, before the report existed.
     """
     report = Report(
+        id=report_id or uuid.uuid4(),
+        reference=new_reference(),
         reporter=reporter,
         submitted_at=submitted_at or timezone.now(),
         reporter_role=data.reporter_role,
@@ -124,6 +131,7 @@ def report_submit(
             continue
         # Unanswered is stored as an encrypted "", never NULL, so it does not show.
         setattr(report, name, data.encrypted.get(name) or "")
+    report._plain_data_key()  # its key row first, outside the savepoint a retry rolls back
     for _attempt in range(5):
         try:
             with transaction.atomic():

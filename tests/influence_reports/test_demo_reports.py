@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import stat
+import uuid
 from io import StringIO
 
 import pytest
@@ -152,7 +153,8 @@ def test_a_reporter_who_already_has_reports_gets_none_added(client, signed_in):
 
 def test_store_bytes_encrypts_like_an_upload_and_refuses_what_an_upload_would(media_root):
     content = "Hej! Det här är en avskrift.\n".encode()
-    upload = evidence.store_bytes("../../etc/avskrift.txt", content)
+    report_id = uuid.uuid4()
+    upload = evidence.store_bytes("../../etc/avskrift.txt", content, report_id=report_id)
 
     assert upload.name == "avskrift.txt"
     assert upload.content_type == "text/plain"
@@ -162,6 +164,7 @@ def test_store_bytes_encrypts_like_an_upload_and_refuses_what_an_upload_would(me
         evidence.read_plaintext(
             storage_name=upload.storage_name,
             data_key=upload.data_key,
+            report_id=report_id,
             attachment_id=upload.attachment_id,
         )
     )
@@ -176,7 +179,7 @@ def test_store_bytes_encrypts_like_an_upload_and_refuses_what_an_upload_would(me
         ("binar.bin", b"\x00\x01\x02"),
     ):
         with pytest.raises(ValueError, match=r"."):
-            evidence.store_bytes(name, refused)
+            evidence.store_bytes(name, refused, report_id=report_id)
     assert _stored_files(media_root) == set()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -303,8 +304,9 @@ def _file_demo_reports(reporter: User, demo_reports: list[DemoReport]) -> None:
     try:
         with transaction.atomic():
             for demo in demo_reports:
+                report_id = uuid.uuid4()
                 uploads = [
-                    evidence.store_bytes(name, text.encode("utf-8"))
+                    evidence.store_bytes(name, text.encode("utf-8"), report_id=report_id)
                     for name, text in demo.attachments
                 ]
                 stored += uploads
@@ -322,6 +324,7 @@ def _file_demo_reports(reporter: User, demo_reports: list[DemoReport]) -> None:
                     reporter=reporter,
                     data=data,
                     uploads=uploads,
+                    report_id=report_id,
                     submitted_at=now - timedelta(days=demo.submitted_days_ago),
                 )
     except BaseException:
