@@ -180,8 +180,12 @@ def report_add_evidence(request: HttpRequest, report_id: uuid.UUID) -> HttpRespo
     for refusal in refusals:
         messages.error(request, f"{refusal.name}: {refusal.reason}")
     if files:
-        reports.attachments_add(report=report, uploads=files, actor=user)
-        messages.success(request, _("The files were added to your report."))
+        try:
+            reports.attachments_add(report=report, uploads=files, actor=user)
+        except reports.EvidenceRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("The files were added to your report."))
     elif not refusals:
         messages.error(request, _("Choose at least one file to add."))
     return redirect("report_detail", report_id=report.pk)

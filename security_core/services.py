@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
+import uuid
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,6 +31,8 @@ from security_core.models import (
     User,
 )
 from security_core.net import client_ip
+
+logger = logging.getLogger(__name__)
 
 TOTP_SECRET_BYTES = 20
 BACKUP_CODE = "backup code"
@@ -328,25 +332,35 @@ def data_keys_rewrap(*, batch_size: int = 500, max_batches: int | None = None) -
     Works in short transactions of ``batch_size`` rows, each row locked while it is
     re-wrapped (rows another rotation holds are skipped, on PostgreSQL), so the site keeps
     serving: a reader always finds its data key wrapped under a key that is in the ring.
-    Keys wrapped under a ring key that is no longer configured cannot be re-wrapped and are
-    left alone (``rotate_keys`` reports them).
+    A row that does not open (damaged) is skipped and logged, never blocks the rest; keys
+    wrapped under a ring key that is no longer configured are left alone. ``rotate_keys
+    --status`` reports both.
     """
     ring = crypto.keyring()
     active = crypto.active_key_id()
     older = [key_id for key_id in ring if key_id != active]
-    total = batches = 0
+    total = batches = damaged = 0
+    after: uuid.UUID | None = None
     while max_batches is None or batches < max_batches:
         with transaction.atomic():
-            batch = list(
-                DataKey.objects.select_for_update(skip_locked=True)
-                .filter(kek_id__in=older)
-                .order_by("id")[:batch_size]
-            )
+            rows = DataKey.objects.select_for_update(skip_locked=True).filter(kek_id__in=older)
+            if after is not None:
+                rows = rows.filter(id__gt=after)
+            batch = list(rows.order_by("id")[:batch_size])
             if not batch:
                 break
+            rewrapped = []
             for data_key in batch:
-                data_key.rewrap()
-            DataKey.objects.bulk_update(batch, ["kek_id", "wrapped", "rewrapped_at"])
-        total += len(batch)
+                try:
+                    data_key.rewrap()
+                except crypto.DecryptionError:
+                    damaged += 1
+                    continue
+                rewrapped.append(data_key)
+            DataKey.objects.bulk_update(rewrapped, ["kek_id", "wrapped", "rewrapped_at"])
+        after = batch[-1].id
+        total += len(rewrapped)
         batches += 1
+    if damaged:
+        logger.warning("Key rotation skipped %d data keys that do not open.", damaged)
     return total

@@ -7,8 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from influence_reports.evidence import EncryptedUpload
 from influence_reports.models import (
@@ -149,12 +152,39 @@ def report_submit(
     return report
 
 
+class EvidenceRefused(Exception):
+    """Evidence could not be added; the message is fit to show the reporter."""
+
+
 @transaction.atomic
 def attachments_add(
     *, report: Report, uploads: Iterable[EncryptedUpload], actor: User
 ) -> list[Attachment]:
-    """Add evidence to an existing report (the caller has checked the actor may)."""
-    return [_attach(report=report, upload=upload, actor=actor) for upload in uploads]
+    """Add evidence to an existing report (the caller has checked the actor may).
+
+    The report is locked while its limits and state are checked again, so parallel
+    requests cannot together pass the per-report limits or add to a report that was
+    withdrawn meanwhile. Refused uploads are not recorded (their files are then deleted).
+    """
+    # Locking the report row serialises additions to one report.
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    files = list(uploads)
+    if locked.withdrawn_at is not None:
+        raise EvidenceRefused(_("The report has been withdrawn."))
+    totals = locked.attachments.aggregate(count=Count("id"), size=Sum("size"))
+    if (totals["count"] or 0) + len(files) > settings.VARN_UPLOAD_MAX_FILES:
+        raise EvidenceRefused(
+            _("Too many files: at most %(count)d per report.")
+            % {"count": settings.VARN_UPLOAD_MAX_FILES}
+        )
+    if (totals["size"] or 0) + sum(f.size or 0 for f in files) > (
+        settings.VARN_UPLOAD_MAX_REPORT_BYTES
+    ):
+        raise EvidenceRefused(
+            _("The files are too large together: at most %(size)s per report.")
+            % {"size": f"{settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024)} MiB"}
+        )
+    return [_attach(report=locked, upload=upload, actor=actor) for upload in files]
 
 
 @transaction.atomic

@@ -110,3 +110,29 @@ def test_a_file_whose_data_key_cannot_be_unwrapped_gets_the_clear_page(
 
     assert response.status_code == 422
     assert "Traceback" not in response.content.decode()
+
+
+def test_evidence_is_checked_again_under_the_report_lock(reporter, settings, media_root):
+    from influence_reports.evidence import store_bytes
+    from influence_reports.services import reports as report_services
+    from tests.influence_reports.conftest import report_form as _form  # noqa: F401
+
+    settings.VARN_UPLOAD_MAX_FILES = 1
+    report = report_services.report_submit(
+        reporter=reporter,
+        data=report_services.ReportData(
+            description="d", reporter_role="official", categories=["threat"]
+        ),
+    )
+    first = store_bytes("a.txt", b"first", report_id=report.pk)
+    second = store_bytes("b.txt", b"second", report_id=report.pk)
+    report_services.attachments_add(report=report, uploads=[first], actor=reporter)
+
+    with pytest.raises(report_services.EvidenceRefused):
+        report_services.attachments_add(report=report, uploads=[second], actor=reporter)
+
+    report_services.report_withdraw(report=report, actor=reporter)
+    settings.VARN_UPLOAD_MAX_FILES = 10
+    with pytest.raises(report_services.EvidenceRefused):
+        report_services.attachments_add(report=report, uploads=[second], actor=reporter)
+    assert Attachment.objects.filter(report=report).count() == 1

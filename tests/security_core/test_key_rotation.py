@@ -166,3 +166,23 @@ def test_rotate_keys_status_names_data_keys_under_a_key_missing_from_the_ring(
     out = capsys.readouterr().out
     assert "old (NOT IN THE RING): 2 data keys" in out
     assert services.data_keys_rewrap() == 0  # cannot, and does not loop forever
+
+
+@pytest.mark.django_db
+def test_one_damaged_data_key_does_not_stop_the_rotation_of_the_others(settings, make_user):
+    settings.VARN_KEYRING = dict(OLD)
+    secrets = _devices(make_user, 4)
+    damaged = DataKey.objects.order_by("id").first()
+    assert damaged is not None
+    wrapped = bytearray(damaged.wrapped)
+    wrapped[-1] ^= 1
+    DataKey.objects.filter(pk=damaged.pk).update(wrapped=bytes(wrapped))
+    settings.VARN_KEYRING = {"new": NEW_KEY, **OLD}
+
+    assert services.data_keys_rewrap(batch_size=2) == 3
+
+    remaining = set(DataKey.objects.exclude(pk=damaged.pk).values_list("kek_id", flat=True))
+    assert remaining == {"new"}
+    assert DataKey.objects.get(pk=damaged.pk).kek_id == "old"
+    assert services.data_keys_rewrap(batch_size=2) == 0  # and it does not loop
+    assert len(secrets) == 4
