@@ -75,6 +75,7 @@ SV: dict[str, str] = {
     "The code is wrong or too old. Try the newest code.": "Koden är fel eller för gammal. Prova den senaste koden.",
     "You are signed out.": "Du är utloggad.",
     "The report has been withdrawn.": "Rapporten har dragits tillbaka.",
+    "(required)": "(obligatorisk)",
     "A file whose name cannot be opened": "En fil vars namn inte kan öppnas",
     "Change password": "Byt lösenord",
     "Your password is changed. Other sessions were signed out.": "Ditt lösenord är bytt. Andra inloggningar har loggats ut.",
