@@ -213,7 +213,3 @@ class ReportForm(forms.Form):
             consent_recorded=data.get("consent_recorded", False),
             encrypted=encrypted,
         )
-
-
-class EvidenceForm(forms.Form):
-    """Only a marker: the files themselves arrive through the encrypting upload handler."""
