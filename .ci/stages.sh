@@ -39,6 +39,7 @@ redis_up() { "$BIN/python" -c "import redis,sys; redis.Redis.from_url(sys.argv[1
 lint() {
   "$BIN/ruff" check . &&
   "$BIN/ruff" format --check . &&
+  "$BIN/bandit" -q -r security_core influence_reports manage.py -x '*/migrations/*,*/locale/*' &&
   "$BIN/mypy" . &&
   "$BIN/python" manage.py makemigrations --check --dry-run &&
   "$BIN/python" -m security_core.i18n_compile --check

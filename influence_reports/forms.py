@@ -162,8 +162,8 @@ class ReportForm(forms.Form):
         }
         for name, values in options.items():
             field = self.fields[name]
-            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
-            field.choices = values
+            if isinstance(field, forms.ChoiceField):  # all of them, as declared above
+                field.choices = values
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -26,18 +26,13 @@ from influence_reports.services import reading, reports
 from security_core import permissions, streaming
 from security_core.crypto import DecryptionError
 from security_core.models import User
+from security_core.requests import signed_in_user
 
 logger = logging.getLogger(__name__)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - LoginRequiredMiddleware guarantees it
-    return user
-
-
 def _reporter_only(request: HttpRequest) -> User:
-    user = _user(request)
+    user = signed_in_user(request)
     if not permissions.can_file_report(user):
         raise Http404
     return user
@@ -85,8 +80,15 @@ def _with_encrypting_uploads(
     return wrapper
 
 
-def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list[Any]]:
+def _upload_handler(request: HttpRequest) -> evidence.EncryptingUploadHandler:
     handler = request.upload_handlers[0]
+    if not isinstance(handler, evidence.EncryptingUploadHandler):
+        raise RuntimeError("the view is not wrapped by _with_encrypting_uploads")
+    return handler
+
+
+def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list[Any]]:
+    handler = _upload_handler(request)
     files = [
         f for f in request.FILES.getlist("evidence") if isinstance(f, evidence.EncryptedUpload)
     ]
@@ -118,10 +120,11 @@ def report_new(request: HttpRequest) -> HttpResponse:
             {"form": form, "refusals": refusals, "files_dropped": bool(files), "limits": limits},
             status=400,
         )
-    handler = request.upload_handlers[0]
-    assert isinstance(handler, evidence.EncryptingUploadHandler)  # noqa: S101 - set above
     report = reports.report_submit(
-        reporter=user, data=form.report_data(), uploads=files, report_id=handler.report_id
+        reporter=user,
+        data=form.report_data(),
+        uploads=files,
+        report_id=_upload_handler(request).report_id,
     )
     return redirect("report_receipt", report_id=report.pk)
 
@@ -143,7 +146,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
     """The decrypted report; opening it is written to the access log."""
-    user = _user(request)
+    user = signed_in_user(request)
     report = reading.report_open(actor=user, report_id=report_id)
     try:
         description = report.description
@@ -172,7 +175,7 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
 @require_POST
 @_with_encrypting_uploads
 def report_add_evidence(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     report = selectors.visible_report(user=user, report_id=report_id)
     files, refusals = _uploads(request)
     if not permissions.can_add_evidence(user, report):
@@ -193,7 +196,7 @@ def report_add_evidence(request: HttpRequest, report_id: uuid.UUID) -> HttpRespo
 
 @require_http_methods(["GET", "POST"])
 def report_withdraw(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     report = selectors.visible_report(user=user, report_id=report_id)
     if not permissions.can_withdraw_report(user, report):
         raise Http404
@@ -215,7 +218,7 @@ def _content_disposition(filename: str) -> str:
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBase:
     """The original file, streamed, as a download that no browser will render or run."""
-    user = _user(request)
+    user = signed_in_user(request)
     try:
         attachment, stream = reading.attachment_open(actor=user, attachment_id=attachment_id)
         # Check the whole file first, so a damaged file gives a clear page, not half a file.

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from security_core import selectors
-from security_core.models import User
+from security_core.requests import signed_in_user
 from security_core.roles import Role
 
 _TEMPLATES = {
@@ -24,8 +24,7 @@ _TEMPLATES = {
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - LoginRequiredMiddleware guarantees it
+    user = signed_in_user(request)
     return render(
         request,
         _TEMPLATES[Role(user.role)],
