@@ -7,6 +7,8 @@ be read beside the national ones.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -127,7 +129,7 @@ class Assembly(models.TextChoices):
 
 # Stockholm's district administrations, the city-wide administrations and "elsewhere".
 # A deployment sets its own list with VARN_DISTRICTS (code:label, comma-separated).
-STOCKHOLM_DISTRICTS = [
+STOCKHOLM_DISTRICTS: list[tuple[str, Any]] = [
     ("rinkeby_kista", "Rinkeby-Kista"),
     ("spanga_tensta", "Spånga-Tensta"),
     ("hasselby_vallingby", "Hässelby-Vällingby"),
@@ -141,11 +143,11 @@ STOCKHOLM_DISTRICTS = [
     ("hagersten_alvsjo", "Hägersten-Älvsjö"),
     ("farsta", "Farsta"),
     ("skarpnack", "Skarpnäck"),
-    ("city_wide", "Stadsövergripande förvaltning"),
-    ("elsewhere", "Annan plats"),
+    ("city_wide", _("City-wide administration")),
+    ("elsewhere", _("Elsewhere")),
 ]
 
 
-def districts() -> list[tuple[str, str]]:
-    configured: list[tuple[str, str]] = getattr(settings, "VARN_DISTRICTS", [])
+def districts() -> list[tuple[str, Any]]:
+    configured: list[tuple[str, Any]] = getattr(settings, "VARN_DISTRICTS", [])
     return configured or STOCKHOLM_DISTRICTS

@@ -25,14 +25,14 @@ class ReportForm(forms.Form):
     is_acute = forms.BooleanField(
         required=False,
         label=_("I am in danger right now"),
-        help_text=_("Call 112 first. Then tell us here; the duty officer is alerted at once."),
+        help_text=_("Call 112 first. Then tell us here; your report is marked urgent."),
     )
     categories = forms.MultipleChoiceField(
         label=_("What happened?"),
         help_text=_("Choose everything that fits."),
         choices=choices.Category.choices,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": _("Choose at least one kind of event.")},
+        required=False,  # not when in danger: a description is then enough (see clean)
     )
     sexual_nature = forms.BooleanField(required=False, label=_("It was of a sexual nature"))
     description = forms.CharField(
@@ -110,8 +110,7 @@ class ReportForm(forms.Form):
     )
     police_reported = forms.ChoiceField(
         label=_("Have you reported it to the police?"),
-        choices=choices.PoliceReported.choices,
-        initial="no",
+        choices=[("", _("Choose")), *choices.PoliceReported.choices],
     )
     police_reference = forms.CharField(
         label=_("Police reference number"), max_length=100, required=False
@@ -128,7 +127,9 @@ class ReportForm(forms.Form):
     )
 
     # About you
-    reporter_role = forms.ChoiceField(label=_("Your role"), choices=choices.ReporterRole.choices)
+    reporter_role = forms.ChoiceField(
+        label=_("Your role"), choices=[("", _("Choose")), *choices.ReporterRole.choices]
+    )
     on_behalf_of_other = forms.BooleanField(
         required=False, label=_("I am reporting on behalf of someone else")
     )
@@ -167,6 +168,8 @@ class ReportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if not data.get("categories") and not data.get("is_acute"):
+            self.add_error("categories", _("Choose at least one kind of event."))
         today = timezone.localdate()
         for name in ("incident_date", "discovered_date"):
             if data.get(name) and data[name] > today:

@@ -32,16 +32,17 @@ class Report(EncryptedModel):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(max_length=12, unique=True, default=new_reference)
+    reference = models.CharField(_("reference"), max_length=12, unique=True, default=new_reference)
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="reports",
     )
-    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
 
     # Routing and statistics, in the clear.
     on_behalf_of_other = models.BooleanField(default=False)
@@ -57,12 +58,15 @@ class Report(EncryptedModel):
         max_length=32, choices=PerpetratorKind.choices, default=PerpetratorKind.UNKNOWN
     )
     police_reported = models.CharField(
-        max_length=8, choices=PoliceReported.choices, default=PoliceReported.NO
+        _("reported to the police"),
+        max_length=8,
+        choices=PoliceReported.choices,
+        default=PoliceReported.NO,
     )
     repeat = models.BooleanField(default=False)
-    is_acute = models.BooleanField(default=False)
-    needs_support = models.BooleanField(default=False)
-    media_interest = models.BooleanField(default=False)
+    is_acute = models.BooleanField(_("in danger"), default=False)
+    needs_support = models.BooleanField(_("support wanted"), default=False)
+    media_interest = models.BooleanField(_("media interest expected"), default=False)
 
     # Encrypted: identifies or incriminates someone.
     description = EncryptedTextField()
@@ -132,12 +136,18 @@ class Attachment(EncryptedModel):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="attachments")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="attachments"
     )
-    uploaded_at = models.DateTimeField(default=timezone.now)
-    size = models.BigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    uploaded_at = models.DateTimeField(_("added"), default=timezone.now)
+    size = models.BigIntegerField(_("size"))
     storage_name = models.CharField(max_length=64, unique=True, editable=False)
 
     filename = EncryptedTextField()

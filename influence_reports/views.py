@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import models
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -19,9 +20,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from influence_reports import evidence, selectors
+from influence_reports import choices, evidence, selectors
 from influence_reports.forms import ReportForm
-from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment, Report
 from influence_reports.services import reading, reports
 from security_core import permissions, streaming
 from security_core.crypto import DecryptionError
@@ -152,6 +153,10 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         description = report.description
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
+    try:
+        facts = _facts(report)
+    except DecryptionError:
+        return render(request, "reports/unreadable.html", status=422)
     attachments = []
     for attachment in report.attachments.select_related("data_key"):
         try:
@@ -165,11 +170,51 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         {
             "report": report,
             "description": description,
+            "facts": facts,
             "attachments": attachments,
             "can_add_evidence": permissions.can_add_evidence(user, report),
             "can_withdraw": permissions.can_withdraw_report(user, report),
         },
     )
+
+
+def _facts(report: Report) -> list[tuple[str, str]]:
+    """What the report says besides its description, as label and text, answered ones only."""
+
+    def labels(kind: str, options: type[models.TextChoices]) -> str:
+        return ", ".join(str(options(code).label) for code in report.codes(kind))
+
+    when = report.incident_date.isoformat() if report.incident_date else ""
+    if when and report.incident_date_approximate:
+        when = _("about %(date)s") % {"date": when}
+    district = dict(choices.districts()).get(report.district, "")
+    rows = [
+        (_("What happened"), labels("category", choices.Category)),
+        (_("How it reached you"), labels("channel", choices.Channel)),
+        (_("When"), when),
+        (_("Where"), ", ".join(str(part) for part in (district, report.location_details) if part)),
+        (_("Who was targeted"), str(choices.Target(report.target).label)),
+        (_("Who did it"), str(choices.PerpetratorKind(report.perpetrator_kind).label)),
+        (_("What you know about them"), report.perpetrator_details or ""),
+        (_("Their identifiers"), report.perpetrator_identifiers or ""),
+        (_("The decision or matter"), report.linked_decision or ""),
+        (_("Consequences"), labels("consequence", choices.Consequence)),
+        (
+            _("Reported to the police"),
+            " ".join(
+                part
+                for part in (
+                    str(choices.PoliceReported(report.police_reported).label),
+                    report.police_reference or "",
+                )
+                if part
+            ),
+        ),
+        (_("Support wanted"), _("Yes") if report.needs_support else ""),
+        (_("Media interest expected"), _("Yes") if report.media_interest else ""),
+        (_("How to reach you"), report.contact_details or ""),
+    ]
+    return [(label, text) for label, text in rows if text]
 
 
 @require_POST

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SecurityCoreConfig(AppConfig):
     name = "security_core"
-    verbose_name = "Värn security"
+    verbose_name = _("Accounts and security")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -278,13 +278,17 @@ class SecurityEvent(models.Model):
         SESSIONS_ENDED = "sessions_ended", _("all sessions ended")
 
     id = models.BigAutoField(primary_key=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    detail = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -308,12 +312,16 @@ class AccessEntry(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    object_type = models.CharField(max_length=100)
-    object_id = models.CharField(max_length=64, db_index=True)
-    purpose = models.CharField(max_length=32, choices=Purpose.choices)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    object_type = models.CharField(_("kind of record"), max_length=100)
+    object_id = models.CharField(_("record"), max_length=64, db_index=True)
+    purpose = models.CharField(_("what"), max_length=32, choices=Purpose.choices)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -136,3 +136,56 @@ def test_evidence_is_checked_again_under_the_report_lock(reporter, settings, med
     with pytest.raises(report_services.EvidenceRefused):
         report_services.attachments_add(report=report, uploads=[second], actor=reporter)
     assert Attachment.objects.filter(report=report).count() == 1
+
+
+def test_a_person_in_danger_can_send_with_only_a_description(client, reporter, signed_in):
+    signed_in(client, reporter, verified=False)
+    form = report_form(is_acute="on", categories=[])
+    response = client.post(reverse("report_new"), form)
+    assert response.status_code == 302
+    assert Report.objects.get().is_acute
+
+
+def test_without_danger_a_kind_of_event_is_still_required(client, reporter, signed_in, settings):
+    signed_in(client, reporter, verified=False)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.post(reverse("report_new"), report_form(categories=[]))
+    assert response.status_code == 400
+    assert "Choose at least one kind of event." in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_the_reporter_sees_everything_they_sent_on_the_report_page(
+    client, reporter, signed_in, settings
+):
+    signed_in(client, reporter, verified=False)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.post(
+        reverse("report_new"),
+        report_form(
+            contact_details="070-111 22 33, any time",
+            linked_decision="The building permit in Bromma",
+            police_reported="yes",
+            police_reference="5000-K123456-26",
+        ),
+    )
+    page = client.get(reverse("report_detail", args=[Report.objects.get().pk])).content.decode()
+    for shown in (
+        "070-111 22 33, any time",
+        "The building permit in Bromma",
+        "5000-K123456-26",
+        "Threat",
+        "Social media",
+    ):
+        assert shown in page, shown
+
+
+def test_between_password_and_code_the_menu_offers_only_signing_out(client, reporter, password):
+    from security_core import services
+
+    services.backup_codes_issue(user=reporter)  # a reporter who enrolled owes a code
+    client.post(reverse("login"), {"username": reporter.email, "password": password})
+    page = client.get(reverse("otp_verify")).content.decode()
+    assert reverse("account_security") not in page
+    assert reverse("home") not in page
+    assert reverse("logout") in page
