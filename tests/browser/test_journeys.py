@@ -244,6 +244,7 @@ def test_reporter_files_a_report_with_two_files_finds_it_and_downloads_the_same_
     # Sent without a category: the form comes back with the error and keeps what was typed.
     page.fill("textarea[name=description]", description)
     page.select_option("select[name=reporter_role]", "elected_part_time")
+    page.select_option("select[name=police_reported]", "no")
     page.click("form.report-form button[type=submit]")
     page.wait_for_selector(".error-summary")
     assert page.locator("fieldset.field-error input[name=categories]").count() > 0
