@@ -95,19 +95,23 @@ def field_aad(model_label: str, field: str, record_id: object) -> bytes:
     return f"varn:field:{model_label}:{field}:{record_id}".encode()
 
 
-def seal_field(data_key: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
+def seal_field(data_key: bytes | AESGCM, plaintext: bytes, *, aad: bytes) -> bytes:
+    """Seal under a data key, given as bytes or as the ``AESGCM`` made from it once (a
+    record sealing many fields makes it once)."""
+    aead = data_key if isinstance(data_key, AESGCM) else AESGCM(data_key)
     nonce = os.urandom(NONCE_BYTES)
-    return bytes([FIELD_VERSION]) + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+    return bytes([FIELD_VERSION]) + nonce + aead.encrypt(nonce, plaintext, aad)
 
 
-def open_field(data_key: bytes, blob: bytes, *, aad: bytes) -> bytes:
+def open_field(data_key: bytes | AESGCM, blob: bytes, *, aad: bytes) -> bytes:
     try:
         if blob[0] != FIELD_VERSION:
             raise ValueError
         nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         if len(nonce) != NONCE_BYTES:
             raise ValueError
-        return AESGCM(data_key).decrypt(nonce, body, aad)
+        aead = data_key if isinstance(data_key, AESGCM) else AESGCM(data_key)
+        return aead.decrypt(nonce, body, aad)
     except (IndexError, ValueError, InvalidTag):
         # The context names model and field only (the record id is not logged either).
         raise _fail(aad.decode("utf-8", "replace").rsplit(":", 1)[0]) from None

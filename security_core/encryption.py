@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -31,6 +32,7 @@ from security_core import crypto
 _PLAIN = "_varn_plaintext"
 _DIRTY = "_varn_dirty"
 _KEY = "_varn_data_key"
+_AEAD = "_varn_aead"
 
 
 class EncryptedTextField(models.BinaryField):  # type: ignore[type-arg]
@@ -126,7 +128,7 @@ class EncryptedModel(models.Model):
 
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = super().__getstate__()
-        for private in (_PLAIN, _DIRTY, _KEY):
+        for private in (_PLAIN, _DIRTY, _KEY, _AEAD):
             state.pop(private, None)
         return state
 
@@ -155,15 +157,21 @@ class EncryptedModel(models.Model):
             self.__dict__[_KEY] = key
         return key
 
+    def _aead(self) -> AESGCM:
+        aead: AESGCM | None = self.__dict__.get(_AEAD)
+        if aead is None:
+            aead = self.__dict__[_AEAD] = AESGCM(self._plain_data_key())
+        return aead
+
     def seal_encrypted(self, field_name: str, plaintext: str) -> bytes:
         return crypto.seal_field(
-            self._plain_data_key(),
+            self._aead(),
             crypto.pad(plaintext.encode()),
             aad=self._field_aad(field_name),
         )
 
     def open_encrypted(self, field_name: str, blob: bytes) -> str:
-        raw = crypto.open_field(self._plain_data_key(), blob, aad=self._field_aad(field_name))
+        raw = crypto.open_field(self._aead(), blob, aad=self._field_aad(field_name))
         return crypto.unpad(raw).decode()
 
 
