@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from influence_reports import choices
-from influence_reports.models import ENCRYPTED_REPORT_FIELDS
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Case
+from influence_reports.selectors import QueueFilters
 from influence_reports.services.reports import ReportData
+from security_core.models import User
 
 TEXT_LIMIT = 20_000
 SHORT_LIMIT = 500
@@ -216,3 +218,101 @@ class ReportForm(forms.Form):
             consent_recorded=data.get("consent_recorded", False),
             encrypted=encrypted,
         )
+
+
+class CaseQueueForm(forms.Form):
+    """The queue's filters, read from the query string; a value it does not know is an error
+    shown beside the field, and the queue is then shown unfiltered by it."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("open", _("Open (not closed)")), ("all", _("All")), *Case.Status.choices],
+    )
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=_blank(_("Any")) + choices.Category.choices
+    )
+    acute = forms.BooleanField(label=_("Only acute"), required=False)
+    deadline = forms.ChoiceField(
+        label=_("Deadline"),
+        required=False,
+        choices=[("", _("Any")), ("overdue", _("Overdue")), ("due_soon", _("Due within 24 h"))],
+    )
+    assignee = forms.ChoiceField(
+        label=_("Assigned to"),
+        required=False,
+        choices=[("anyone", _("Anyone")), ("mine", _("Me")), ("unassigned", _("Nobody"))],
+    )
+    district = forms.ChoiceField(label=_("District"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("deadline", _("Next deadline")),
+            ("oldest", _("Oldest first")),
+            ("newest", _("Newest first")),
+        ],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        district = cast(forms.ChoiceField, self.fields["district"])
+        district.choices = _blank(_("Any")) + list(choices.districts())
+
+    def filters(self) -> QueueFilters:
+        """The valid filters; an invalid one is left at its default."""
+        self.is_valid()  # fields that failed are absent from cleaned_data
+        data = self.cleaned_data
+        defaults = QueueFilters()
+        return QueueFilters(
+            status=data.get("status") or defaults.status,
+            category=data.get("category") or "",
+            acute=bool(data.get("acute")),
+            deadline=data.get("deadline") or "",
+            assignee=data.get("assignee") or defaults.assignee,
+            district=data.get("district") or "",
+            sort=data.get("sort") or defaults.sort,
+        )
+
+
+REASON_LIMIT = 2_000
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=Case.Status.choices, widget=forms.HiddenInput)
+    closed_reason = forms.ChoiceField(
+        label=_("Why is the case closed?"),
+        required=False,
+        choices=_blank(_("Choose…")) + Case.ClosedReason.choices,
+    )
+    reason = forms.CharField(
+        label=_("Reason or comment"),
+        required=False,
+        max_length=REASON_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=User.objects.none(), required=False, empty_label=_("Nobody")
+    )
+
+    def __init__(self, *args: Any, workers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = workers  # type: ignore[type-arg]
+
+
+class RecuseForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label=_("Who stands aside"), queryset=User.objects.none(), required=False
+    )
+    reason = forms.CharField(
+        label=_("The conflict of interest"),
+        max_length=REASON_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, workers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = workers  # type: ignore[type-arg]

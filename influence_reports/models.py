@@ -95,6 +95,20 @@ class Report(EncryptedModel):
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
 
+    @property
+    def reporter_status(self) -> str:
+        """The status the reporter sees: whether someone is on it, not the internal steps."""
+        if self.is_withdrawn:
+            return str(_("Withdrawn"))
+        status = self.case.status
+        if status == Case.Status.RECEIVED:
+            return str(_("Received"))
+        if status == Case.Status.FEEDBACK_GIVEN:
+            return str(_("Feedback given"))
+        if status == Case.Status.CLOSED:
+            return str(_("Closed"))
+        return str(_("Being handled"))
+
     def codes(self, kind: str) -> list[str]:
         return [tag.code for tag in self.tags.all() if tag.kind == kind]
 
@@ -165,3 +179,134 @@ class Attachment(EncryptedModel):
     def encryption_binding(self) -> str:
         # Bound to its report too: a row moved to another report no longer opens.
         return f"{self.report_id}:{self.pk}"
+
+
+class Case(models.Model):
+    """The organisation's handling of one report: created with it, in the same transaction.
+
+    ``due_at`` is the next deadline still open (acknowledgement, then feedback), kept with
+    every transition so that the queue can filter and sort by it in the database.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ASSESSING = "assessing", _("Assessing")
+        MEASURES = "measures", _("Measures")
+        FEEDBACK_GIVEN = "feedback_given", _("Feedback given")
+        CLOSED = "closed", _("Closed")
+
+    class ClosedReason(models.TextChoices):
+        HANDLED = "handled", _("Handled: measures taken and feedback given")
+        NO_ACTION = "no_action", _("No action needed")
+        POLICE = "police", _("Handed over to the police")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the reporter")
+        DUPLICATE = "duplicate", _("Duplicate of another case")
+        NO_CONTACT = "no_contact", _("The reporter could not be reached")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.OneToOneField(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="case"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    acknowledge_by = models.DateTimeField(_("acknowledge by"))
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    feedback_by = models.DateTimeField(_("feedback by"), null=True, blank=True)
+    feedback_given_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
+    due_at = models.DateTimeField(_("next deadline"), null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_reason = models.CharField(
+        _("reason for closing"), max_length=16, choices=ClosedReason.choices, blank=True
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"case {self.report_id}"
+
+
+class CaseEvent(EncryptedModel):
+    """One step in a case's history: a transition, an assignment or a recusal.
+
+    The reason may name people or circumstances, so it is encrypted; what happened, by
+    whom and when are plain, for the history and the deadlines report.
+    """
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", _("Status changed")
+        ASSIGNED = "assigned", _("Assigned")
+        UNASSIGNED = "unassigned", _("Unassigned")
+        RECUSED = "recused", _("Recused")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    from_status = models.CharField(max_length=16, choices=Case.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Case.Status.choices, blank=True)
+    subject = models.ForeignKey(  # whom an assignment or recusal concerns
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    reason = EncryptedTextField()
+
+    class Meta:
+        ordering = ["at"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Recusal(models.Model):
+    """A case worker stands aside from a case (a conflict of interest): from then on the case
+    is not theirs to see, and they are no longer assigned to it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="recusals")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recusals"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="unique_recusal_per_user")
+        ]
+        verbose_name = _("recusal")
+        verbose_name_plural = _("recusals")
+
+    def __str__(self) -> str:
+        return f"recusal {self.user_id} from {self.case_id}"

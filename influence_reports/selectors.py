@@ -3,22 +3,49 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from influence_reports.models import Attachment, Report, ReportTag
+from influence_reports import deadlines
+from influence_reports.models import (
+    ENCRYPTED_REPORT_FIELDS,
+    Attachment,
+    Case,
+    CaseEvent,
+    Report,
+    ReportTag,
+)
 from security_core import permissions
 from security_core.models import User
+from security_core.roles import Role
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """Every case ``user`` may work: none for non-staff, not those they are recused from.
+
+    Recusal is read from the database on every call, so a recusal takes effect on the very
+    next request."""
+    if not permissions.can_work_cases(user):
+        return Case.objects.none()
+    cases = Case.objects.all()
+    if permissions.can_be_recused(user):
+        cases = cases.exclude(recusals__user=user)
+    return cases
 
 
 def reports_visible_to(user: User) -> QuerySet[Report]:
-    """Every report ``user`` may open: their own as a reporter, all as case staff."""
-    reports = Report.objects.select_related("data_key").prefetch_related(
-        Prefetch("tags", queryset=ReportTag.objects.order_by("kind", "code"))
+    """Every report ``user`` may open: their own as a reporter; as case staff, the reports of
+    the cases they may work."""
+    reports = Report.objects.select_related("data_key", "case").prefetch_related(
+        Prefetch("tags", queryset=ReportTag.objects.order_by("kind", "code")),
     )
     if permissions.can_work_cases(user):
-        return reports
+        return reports.filter(case__in=cases_visible_to(user)).prefetch_related("case__recusals")
     if permissions.can_file_report(user):
         return reports.filter(reporter=user)
     return reports.none()
@@ -42,9 +69,101 @@ def visible_report(*, user: User, report_id: uuid.UUID | str) -> Report:
 def visible_attachment(*, user: User, attachment_id: uuid.UUID | str) -> Attachment:
     """The attachment, or 404 unless its report is visible to the user."""
     try:
-        attachment = Attachment.objects.select_related("data_key", "report").get(pk=attachment_id)
+        return Attachment.objects.select_related("data_key", "report").get(
+            pk=attachment_id, report__in=reports_visible_to(user)
+        )
     except (Attachment.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    if not permissions.can_read_report(user, attachment.report):
-        raise Http404
-    return attachment
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows; every value is one the queue form offers."""
+
+    status: str = "open"  # a Case.Status, "open" (not closed) or "all"
+    category: str = ""
+    acute: bool = False
+    deadline: str = ""  # "", "overdue" or "due_soon"
+    assignee: str = "anyone"  # "anyone", "mine" or "unassigned"
+    district: str = ""
+    sort: str = "deadline"  # "deadline", "oldest" or "newest"
+
+
+def case_queue(*, user: User, filters: QueueFilters, now: datetime | None = None) -> QuerySet[Case]:
+    """The cases ``user`` may work, filtered and sorted for the queue.
+
+    Loads with each case its report's plain metadata, its categories and its assignee, so
+    a page of the queue costs the same few queries however many cases there are. Nothing
+    encrypted is loaded: the queue shows no free text.
+    """
+    now = now or timezone.now()
+    cases = cases_visible_to(user).select_related("report", "assignee")
+    if filters.status == "open":
+        cases = cases.exclude(status=Case.Status.CLOSED)
+    elif filters.status != "all":
+        cases = cases.filter(status=filters.status)
+    if filters.category:
+        cases = cases.filter(
+            Exists(
+                ReportTag.objects.filter(
+                    report=OuterRef("report"),
+                    kind=ReportTag.Kind.CATEGORY,
+                    code=filters.category,
+                )
+            )
+        )
+    if filters.acute:
+        cases = cases.filter(report__is_acute=True)
+    if filters.deadline == "overdue":
+        cases = cases.filter(due_at__lte=now)
+    elif filters.deadline == "due_soon":
+        cases = cases.filter(due_at__gt=now, due_at__lte=now + deadlines.DUE_SOON)
+    if filters.assignee == "mine":
+        cases = cases.filter(assignee=user)
+    elif filters.assignee == "unassigned":
+        cases = cases.filter(assignee__isnull=True)
+    if filters.district:
+        cases = cases.filter(report__district=filters.district)
+    orders: dict[str, list[Any]] = {
+        "deadline": [F("due_at").asc(nulls_last=True), "report__submitted_at"],
+        "oldest": ["report__submitted_at"],
+        "newest": ["-report__submitted_at"],
+    }
+    order = orders[filters.sort]
+    categories = Prefetch(
+        "report__tags",
+        queryset=ReportTag.objects.filter(kind=ReportTag.Kind.CATEGORY).order_by("code"),
+        to_attr="categories",
+    )
+    return (
+        cases.order_by(*order, "pk")
+        .defer(*(f"report__{name}" for name in ENCRYPTED_REPORT_FIELDS))
+        .prefetch_related(categories)
+    )
+
+
+def visible_case(*, user: User, case_id: uuid.UUID | str) -> Case:
+    """The case with its report, or 404 when it does not exist or is not ``user``'s to see."""
+    try:
+        return (
+            cases_visible_to(user)
+            .select_related("report__data_key", "report__reporter", "assignee")
+            .prefetch_related(
+                "recusals",
+                Prefetch("report__tags", queryset=ReportTag.objects.order_by("kind", "code")),
+                Prefetch(
+                    "events",
+                    queryset=CaseEvent.objects.select_related("actor", "subject", "data_key"),
+                ),
+            )
+            .get(pk=case_id)
+        )
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def case_workers() -> QuerySet[User]:
+    """Everyone who works cases, for the head of security's assignment choices."""
+    return User.objects.filter(
+        is_active=True, role__in=[Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD]
+    ).order_by("display_name", "email")

@@ -154,16 +154,9 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
     try:
-        facts = _facts(report)
+        facts = facts_of(report)
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
-    attachments = []
-    for attachment in report.attachments.select_related("data_key"):
-        try:
-            name: str | None = attachment.filename
-        except DecryptionError:
-            name = None  # shown as "cannot be opened"; the other files stay usable
-        attachments.append((attachment, name))
     return render(
         request,
         "reports/detail.html",
@@ -171,14 +164,27 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
             "report": report,
             "description": description,
             "facts": facts,
-            "attachments": attachments,
+            "attachments": readable_attachments(report),
             "can_add_evidence": permissions.can_add_evidence(user, report),
             "can_withdraw": permissions.can_withdraw_report(user, report),
         },
     )
 
 
-def _facts(report: Report) -> list[tuple[str, str]]:
+def readable_attachments(report: Report) -> list[tuple[Attachment, str | None]]:
+    """The report's files with their names; a name that does not open is ``None``, shown as
+    "cannot be opened", and the other files stay usable."""
+    attachments = []
+    for attachment in report.attachments.select_related("data_key"):
+        try:
+            name: str | None = attachment.filename
+        except DecryptionError:
+            name = None
+        attachments.append((attachment, name))
+    return attachments
+
+
+def facts_of(report: Report) -> list[tuple[str, str]]:
     """What the report says besides its description, as label and text, answered ones only."""
 
     def labels(kind: str, options: type[models.TextChoices]) -> str:

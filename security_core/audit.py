@@ -15,7 +15,7 @@ from security_core.models import BackupCodeDevice, TOTPDevice, User
 
 
 def audited_fields() -> dict[type[models.Model], list[str]]:
-    from influence_reports.models import Attachment, Report
+    from influence_reports.models import Attachment, Case, CaseEvent, Recusal, Report
 
     return {
         User: ["email", "display_name", "role", "is_active"],
@@ -33,6 +33,20 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
             "police_reported",
         ],
         Attachment: ["report", "uploaded_by", "size"],
+        Case: [
+            "report",
+            "status",
+            "assignee",
+            "acknowledge_by",
+            "acknowledged_at",
+            "feedback_by",
+            "feedback_given_at",
+            "closed_at",
+            "closed_reason",
+        ],
+        # The reason of an event is encrypted, and stays out.
+        CaseEvent: ["case", "kind", "actor", "from_status", "to_status", "subject"],
+        Recusal: ["case", "user", "recorded_by"],
     }
 
 

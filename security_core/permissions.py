@@ -74,10 +74,31 @@ def can_use_admin(user: Any) -> bool:
     return can_manage_accounts(user) or can_read_audit_trail(user)
 
 
+def can_reopen_cases(user: Any) -> bool:
+    return _role(user) == Role.SECURITY_LEAD
+
+
+def can_be_recused(user: Any) -> bool:
+    """Handlers and duty officers; the head of security sees every case."""
+    return _role(user) in {Role.HANDLER, Role.DUTY_OFFICER}
+
+
+def is_recused(user: Any, case: Any) -> bool:
+    """Whether ``user`` stands aside from ``case`` (reads prefetched recusals if present)."""
+    return any(recusal.user_id == user.pk for recusal in case.recusals.all())
+
+
+def can_work_case(user: Any, case: Any) -> bool:
+    """Case staff, except a handler or duty officer recused from this case."""
+    if not can_work_cases(user):
+        return False
+    return not (can_be_recused(user) and is_recused(user, case))
+
+
 def can_read_report(user: Any, report: Any) -> bool:
-    """The reporter who filed it, and the security staff who work cases."""
+    """The reporter who filed it, and the case staff who may work its case."""
     if can_work_cases(user):
-        return True
+        return can_work_case(user, report.case)
     return can_file_report(user) and report.reporter_id == user.pk
 
 

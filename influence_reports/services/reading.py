@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from django.db import transaction
 
 from influence_reports import evidence, selectors
-from influence_reports.models import Attachment, Report
+from influence_reports.models import Attachment, Case, Report
 from security_core.models import AccessEntry, User
 
 
@@ -24,6 +24,15 @@ def report_open(*, actor: User, report_id: uuid.UUID | str) -> Report:
     report = selectors.visible_report(user=actor, report_id=report_id)
     _record(actor=actor, obj=report, purpose=AccessEntry.Purpose.VIEW_REPORT)
     return report
+
+
+@transaction.atomic
+def case_open_for_work(*, actor: User, case_id: uuid.UUID | str) -> Case:
+    """The case and its report for ``actor`` to work, with the read of the report recorded
+    (404 if the case is not theirs to see)."""
+    case = selectors.visible_case(user=actor, case_id=case_id)
+    _record(actor=actor, obj=case.report, purpose=AccessEntry.Purpose.VIEW_REPORT)
+    return case
 
 
 @transaction.atomic

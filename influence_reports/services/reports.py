@@ -21,6 +21,7 @@ from influence_reports.models import (
     ReportTag,
     new_reference,
 )
+from influence_reports.services.cases import case_open
 from security_core.models import DataKey, User
 
 
@@ -147,6 +148,7 @@ def report_submit(
     # Tags are written once, with the report, and never change: the report's own audit
     # entry records the filing, so they are not audited one by one.
     ReportTag.objects.bulk_create(_tags(report, data))
+    case_open(report=report)  # every report is a case from the start, or neither exists
     for upload in uploads:
         _attach(report=report, upload=upload, actor=reporter, uploaded_at=report.submitted_at)
     return report

@@ -35,6 +35,8 @@ EXPECTED: dict[str, tuple[bool, ...]] = {
     "can_work_cases": (False, True, True, True, False, False, False, False),
     "can_receive_escalations": (False, False, True, True, False, False, False, False),  # (*) S
     "can_assign_cases": (False, False, False, True, False, False, False, False),
+    "can_reopen_cases": (False, False, False, True, False, False, False, False),
+    "can_be_recused": (False, True, True, False, False, False, False, False),
     "can_view_trends": (False, False, False, True, True, False, False, False),  # (*) S
     "can_receive_media_alerts": (False, False, False, False, False, True, False, False),
     "can_read_audit_trail": (False, False, False, False, False, False, True, False),
@@ -69,12 +71,14 @@ def test_matrix_covers_every_role_and_every_public_predicate():
         if (name.startswith(("can_", "is_")) or name == "requires_second_factor")
         and callable(getattr(permissions, name))
     }
-    assert public == {*EXPECTED, *OBJECT_PREDICATES, "requires_second_factor"}
+    assert public == {*EXPECTED, *OBJECT_PREDICATES, *CASE_PREDICATES, "requires_second_factor"}
 
 
 # Object-level actions on a report, for its own reporter, another reporter and every staff
 # role. Case workers read every report (recusal comes with case handling); nobody else does.
 OBJECT_PREDICATES = ("can_read_report", "can_add_evidence", "can_withdraw_report")
+# Predicates of a case; tests/influence_reports/test_cases.py runs them against every role.
+CASE_PREDICATES = ("can_work_case", "is_recused")
 OWN, OTHERS = "own reporter", "another reporter"
 OBJECT_EXPECTED: dict[str, dict[Any, bool]] = {
     "can_read_report": {
@@ -89,10 +93,11 @@ OBJECT_EXPECTED: dict[str, dict[Any, bool]] = {
 
 @pytest.mark.parametrize("predicate", OBJECT_PREDICATES)
 def test_report_actions_by_role(make_user, predicate):
-    from influence_reports.models import Report
+    from influence_reports.models import Case, Report
 
     owner = make_user(Role.REPORTER)
     report = Report(reporter=owner, reporter_role="official")
+    Case(report=report)  # an unsaved case, with no recusal
     actors = {OWN: owner, OTHERS: make_user(Role.REPORTER)}
     actors |= {role: make_user(role) for role in STAFF_ROLES}
     for who, actor in actors.items():
