@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from influence_reports import evidence
-from influence_reports.models import Report
-from influence_reports.services import reports
+from influence_reports.models import Case, Report
+from influence_reports.services import cases, reports
 from security_core import backup_codes, services
 from security_core.models import BackupCode, User
 from security_core.roles import Role
@@ -57,6 +57,8 @@ class DemoReport:
     submitted_days_ago: int
     attachments: tuple[tuple[str, str], ...] = ()  # (file name, text content)
     discovered_days_ago: int | None = None
+    case_path: tuple[str, ...] = ()  # the statuses its case has been moved through
+    assignee: str | None = None  # the e-mail of the case worker it is assigned to
 
 
 THREAT_TRANSCRIPT = """\
@@ -127,6 +129,8 @@ DEMO_REPORTS: dict[str, list[DemoReport]] = {
             incident_days_ago=24,
             submitted_days_ago=22,
             attachments=(("skarmdump-beskrivning.txt", THREAT_TRANSCRIPT),),
+            case_path=("acknowledged", "assessing"),
+            assignee="handler@demo.varn.test",
         ),
         DemoReport(
             data=reports.ReportData(
@@ -165,6 +169,8 @@ DEMO_REPORTS: dict[str, list[DemoReport]] = {
             ),
             incident_days_ago=47,
             submitted_days_ago=45,
+            case_path=("acknowledged", "assessing", "feedback_given", "closed"),
+            assignee="handler@demo.varn.test",
         ),
         DemoReport(
             data=reports.ReportData(
@@ -320,14 +326,35 @@ def _file_demo_reports(reporter: User, demo_reports: list[DemoReport]) -> None:
                     ),
                 )
                 # Spread the demo reports over the past weeks, as real ones would be.
-                reports.report_submit(
+                report = reports.report_submit(
                     reporter=reporter,
                     data=data,
                     uploads=uploads,
                     report_id=report_id,
                     submitted_at=now - timedelta(days=demo.submitted_days_ago),
                 )
+                _work_demo_case(report.case, demo)
     except BaseException:
         for upload in stored:
             upload.discard()  # nothing was filed, so no file may stay behind
         raise
+
+
+def _work_demo_case(case: Case, demo: DemoReport) -> None:
+    """Move a demo report's case along, as the demo head of security and handler did."""
+    if not (demo.case_path or demo.assignee):
+        return
+    lead = User.objects.get(email="security-lead@demo.varn.test")
+    if demo.assignee:
+        case = cases.case_assign(
+            case=case, assignee=User.objects.get(email=demo.assignee), actor=lead
+        )
+    worker = case.assignee or lead
+    for status in demo.case_path:
+        case = cases.case_transition(
+            case=case,
+            to=status,
+            actor=worker,
+            reason="Återkoppling lämnad per telefon." if status == "feedback_given" else "",
+            closed_reason="handled" if status == "closed" else "",
+        )
