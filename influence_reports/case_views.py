@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,10 +17,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from influence_reports import deadlines, selectors
-from influence_reports.forms import AssignForm, CaseQueueForm, RecuseForm, TransitionForm
+from influence_reports.forms import (
+    AssignForm,
+    CaseQueueForm,
+    LinkForm,
+    MeasureForm,
+    MeasureUpdateForm,
+    NoteForm,
+    RecuseForm,
+    ReferralForm,
+    ReferralUpdateForm,
+    RiskAssessmentForm,
+    TransitionForm,
+)
 from influence_reports.models import Case
+from influence_reports.services import case_work, reading
 from influence_reports.services import cases as case_services
-from influence_reports.services import reading
 from influence_reports.views import facts_of, readable_attachments
 from security_core import permissions
 from security_core.crypto import DecryptionError
@@ -61,9 +76,19 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     try:
         description = report.description
         facts = facts_of(report)
-        events = [(event, event.reason) for event in case.events.all()]
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
+    events = [(event, _opened(event, "reason")) for event in case.events.all()]
+    assessments = [(a, _opened(a, "comment")) for a in case.risk_assessments.all()]
+    measures = [
+        (m, _opened(m, "details"), _opened(m, "outcome"), MeasureUpdateForm(prefix=str(m.pk)))
+        for m in case.measures.all()
+    ]
+    referrals = [
+        (r, _opened(r, "police_reference"), ReferralUpdateForm(prefix=str(r.pk)))
+        for r in case.referrals.all()
+    ]
+    notes = [(n, _opened(n, "text")) for n in case.notes.all()]
     now = timezone.now()
     transitions = [
         (to, Case.Status(to).label)
@@ -81,6 +106,17 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             "description": description,
             "facts": facts,
             "events": events,
+            "assessments": assessments,
+            "current_assessment": assessments[0][0] if assessments else None,
+            "measures": measures,
+            "referrals": referrals,
+            "notes": notes,
+            "linked": selectors.linked_cases(user=user, case=case),
+            "risk_form": RiskAssessmentForm(),
+            "measure_form": MeasureForm(workers=workers),
+            "referral_form": ReferralForm(initial={"referred_on": timezone.localdate()}),
+            "note_form": NoteForm(),
+            "link_form": LinkForm(),
             "attachments": readable_attachments(report),
             "acknowledge_state": (
                 deadlines.state(case.acknowledge_by, now=now)
@@ -108,6 +144,16 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             ),
         },
     )
+
+
+def _opened(obj: object, field: str) -> str | None:
+    """A field's plaintext, or ``None`` when it does not open (shown as such; the rest of
+    the case stays usable)."""
+    try:
+        value: str | None = getattr(obj, field)
+    except DecryptionError:
+        return None
+    return value
 
 
 def _refused_or_done(request: HttpRequest, case_id: uuid.UUID, done: str) -> HttpResponse:
@@ -193,7 +239,131 @@ def case_recuse(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
-def _form_problem(form: TransitionForm | AssignForm | RecuseForm) -> str:
+def _record(
+    request: HttpRequest,
+    case_id: uuid.UUID,
+    form_class: Callable[..., forms.Form],
+    run: Callable[[Case, User, dict[str, Any]], object],
+    done: str,
+    **form_kwargs: Any,
+) -> HttpResponse:
+    """Read a work form for a case, run one service with it, and go back to the case with
+    a message: what was done, or what was wrong (nothing is recorded then)."""
+    user = _case_worker(request)
+    case = selectors.visible_case(user=user, case_id=case_id)
+    form = form_class(request.POST, **form_kwargs)
+    if not form.is_valid():
+        messages.error(request, _form_problem(form))
+        return redirect("case_detail", case_id=case.pk)
+    try:
+        run(case, user, form.cleaned_data)
+    except case_services.CaseActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("case_detail", case_id=case.pk)
+    return _refused_or_done(request, case.pk, done)
+
+
+@sensitive_post_parameters("comment")
+@require_POST
+def case_assess(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    return _record(
+        request,
+        case_id,
+        RiskAssessmentForm,
+        lambda case, user, data: case_work.risk_assess(case=case, actor=user, **data),
+        _("The risk assessment is recorded."),
+    )
+
+
+@sensitive_post_parameters("details")
+@require_POST
+def case_measure_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    return _record(
+        request,
+        case_id,
+        MeasureForm,
+        lambda case, user, data: case_work.measure_add(case=case, actor=user, **data),
+        _("The measure is added."),
+        workers=selectors.case_workers(),
+    )
+
+
+@sensitive_post_parameters("outcome")
+@require_POST
+def measure_update(request: HttpRequest, case_id: uuid.UUID, measure_id: uuid.UUID) -> HttpResponse:
+    def run(case: Case, user: User, data: dict[str, Any]) -> object:
+        measure = case.measures.filter(pk=measure_id).first()
+        if measure is None:
+            raise Http404
+        return case_work.measure_update(measure=measure, actor=user, **data)
+
+    return _record(
+        request,
+        case_id,
+        MeasureUpdateForm,
+        run,
+        _("The measure is updated."),
+        prefix=str(measure_id),
+    )
+
+
+@sensitive_post_parameters("police_reference")
+@require_POST
+def case_referral_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    return _record(
+        request,
+        case_id,
+        ReferralForm,
+        lambda case, user, data: case_work.referral_record(case=case, actor=user, **data),
+        _("The police referral is recorded."),
+    )
+
+
+@sensitive_post_parameters("police_reference")
+@require_POST
+def referral_update(
+    request: HttpRequest, case_id: uuid.UUID, referral_id: uuid.UUID
+) -> HttpResponse:
+    def run(case: Case, user: User, data: dict[str, Any]) -> object:
+        referral = case.referrals.filter(pk=referral_id).first()
+        if referral is None:
+            raise Http404
+        return case_work.referral_update(referral=referral, actor=user, **data)
+
+    return _record(
+        request,
+        case_id,
+        ReferralUpdateForm,
+        run,
+        _("The police referral is updated."),
+        prefix=str(referral_id),
+    )
+
+
+@sensitive_post_parameters("text")
+@require_POST
+def case_note_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    return _record(
+        request,
+        case_id,
+        NoteForm,
+        lambda case, user, data: case_work.note_add(case=case, actor=user, text=data["text"]),
+        _("The note is saved."),
+    )
+
+
+@require_POST
+def case_link_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    def run(case: Case, user: User, data: dict[str, Any]) -> object:
+        other = selectors.visible_case_by_reference(user=user, reference=data["reference"])
+        if other is None:
+            raise case_services.CaseActionRefused(_("No case you may see has that reference."))
+        return case_work.case_link(case=case, other=other, actor=user)
+
+    return _record(request, case_id, LinkForm, run, _("The cases are linked."))
+
+
+def _form_problem(form: forms.Form) -> str:
     """One readable line from a form's errors (the field's label and its first problem)."""
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""

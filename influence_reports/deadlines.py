@@ -37,7 +37,9 @@ def _local_calendar_add(moment: datetime, delta: relativedelta) -> datetime:
 
 def acknowledge_by(*, submitted_at: datetime, is_acute: bool) -> datetime:
     if is_acute:
-        return submitted_at + ACKNOWLEDGE_ACUTE_WITHIN
+        # In UTC: Python adds to an aware time on its own zone's wall clock, which across a
+        # clock change would make the hour two real hours, or none.
+        return (submitted_at.astimezone(UTC) + ACKNOWLEDGE_ACUTE_WITHIN).astimezone(STOCKHOLM)
     return _local_calendar_add(submitted_at, ACKNOWLEDGE_WITHIN)
 
 

@@ -9,7 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from influence_reports import choices
-from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Case
+from influence_reports.models import (
+    ENCRYPTED_REPORT_FIELDS,
+    Case,
+    PoliceReferral,
+    ProtectiveMeasure,
+    RiskAssessment,
+)
 from influence_reports.selectors import QueueFilters
 from influence_reports.services.reports import ReportData
 from security_core.models import User
@@ -261,6 +267,8 @@ class CaseQueueForm(forms.Form):
 
     def filters(self) -> QueueFilters:
         """The valid filters; an invalid one is left at its default."""
+        if not self.is_bound:
+            return QueueFilters()
         self.is_valid()  # fields that failed are absent from cleaned_data
         data = self.cleaned_data
         defaults = QueueFilters()
@@ -316,3 +324,106 @@ class RecuseForm(forms.Form):
     def __init__(self, *args: Any, workers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["user"]).queryset = workers  # type: ignore[type-arg]
+
+
+class RiskAssessmentForm(forms.Form):
+    targeted = forms.ChoiceField(
+        label=_("Who is targeted?"), choices=RiskAssessment.Targeted.choices
+    )
+    credibility = forms.ChoiceField(
+        label=_("How credible is the threat?"), choices=RiskAssessment.Credibility.choices
+    )
+    specificity = forms.ChoiceField(
+        label=_("How specific is it?"), choices=RiskAssessment.Specificity.choices
+    )
+    capacity = forms.ChoiceField(
+        label=_("The perpetrator's capacity to act"), choices=RiskAssessment.Capacity.choices
+    )
+    history = forms.ChoiceField(
+        label=_("The perpetrator's history"), choices=RiskAssessment.History.choices
+    )
+    imminence = forms.ChoiceField(
+        label=_("How soon could it happen?"), choices=RiskAssessment.Imminence.choices
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class MeasureForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Measure"), choices=ProtectiveMeasure.Kind.choices)
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Me")
+    )
+    due_date = forms.DateField(
+        label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    details = forms.CharField(
+        label=_("What is to be done"),
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, workers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = workers  # type: ignore[type-arg]
+
+
+class MeasureUpdateForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=ProtectiveMeasure.Status.choices)
+    outcome = forms.CharField(
+        label=_("Outcome"),
+        required=False,
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReferralForm(forms.Form):
+    referred_on = forms.DateField(
+        label=_("Referred on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    police_reference = forms.CharField(
+        label=_("The police's reference"), required=False, max_length=SHORT_LIMIT
+    )
+    restricted_access_requested = forms.BooleanField(
+        label=_("Restricted access was requested"), required=False
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=PoliceReferral.Status.choices)
+
+    def clean_referred_on(self) -> Any:
+        referred_on = self.cleaned_data["referred_on"]
+        if referred_on > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        return referred_on
+
+
+class ReferralUpdateForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=PoliceReferral.Status.choices)
+    police_reference = forms.CharField(
+        label=_("The police's reference"), required=False, max_length=SHORT_LIMIT
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Internal note"),
+        help_text=_("Seen by case workers only, never by the reporter."),
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class LinkForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference of the related case"),
+        max_length=32,
+        help_text=_("For example VN-7K3Q-9XWD."),
+    )
+
+    def clean_reference(self) -> str:
+        return str(self.cleaned_data["reference"]).strip().upper()

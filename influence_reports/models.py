@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from influence_reports.choices import (
+    Category,
+    Channel,
+    Consequence,
     PerpetratorKind,
     PoliceReported,
     ReporterRole,
@@ -141,6 +145,19 @@ class ReportTag(models.Model):
     def __str__(self) -> str:
         return f"{self.kind}:{self.code}"
 
+    @property
+    def label(self) -> str:
+        """The code's name in the current language (the code itself if no longer offered)."""
+        options: Any = {
+            self.Kind.CATEGORY: Category,
+            self.Kind.CHANNEL: Channel,
+            self.Kind.CONSEQUENCE: Consequence,
+        }[self.Kind(self.kind)]
+        try:
+            return str(options(self.code).label)
+        except ValueError:
+            return self.code
+
 
 class Attachment(EncryptedModel):
     """An evidence file: its bytes encrypted in segments on disk, its name and type in the row.
@@ -228,6 +245,7 @@ class Case(models.Model):
     closed_reason = models.CharField(
         _("reason for closing"), max_length=16, choices=ClosedReason.choices, blank=True
     )
+    risk_level = models.CharField(_("risk level"), max_length=8, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -310,3 +328,214 @@ class Recusal(models.Model):
 
     def __str__(self) -> str:
         return f"recusal {self.user_id} from {self.case_id}"
+
+
+class RiskAssessment(EncryptedModel):
+    """One structured assessment of the threat in a case; a case keeps every assessment, and
+    the newest is its current risk level.
+
+    The level follows from the answers (``risk_level_for``), so two officers answering alike
+    reach the same level; the comment says what the answers cannot.
+    """
+
+    class Targeted(models.TextChoices):
+        REPORTER = "reporter", _("The reporter")
+        FAMILY = "family", _("The reporter's family")
+        COLLEAGUES = "colleagues", _("Colleagues or the assembly")
+        ORGANISATION = "organisation", _("The organisation as a whole")
+
+    class Credibility(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    class Specificity(models.TextChoices):
+        VAGUE = "vague", _("Vague")
+        SPECIFIC = "specific", _("Specific (names a place, time or act)")
+        DETAILED = "detailed", _("Detailed (knows private details)")
+
+    class Capacity(models.TextChoices):
+        NONE_KNOWN = "none_known", _("None known")
+        SOME = "some", _("Some (means or access)")
+        HIGH = "high", _("High (means, access and intent shown)")
+
+    class History(models.TextChoices):
+        NONE_KNOWN = "none_known", _("None known")
+        EARLIER = "earlier", _("Earlier threats or harassment")
+        VIOLENT = "violent", _("Known for violence")
+
+    class Imminence(models.TextChoices):
+        NONE = "none", _("No time given")
+        WEEKS = "weeks", _("Within weeks")
+        DAYS = "days", _("Within days")
+        NOW = "now", _("Now or within hours")
+
+    class Level(models.TextChoices):
+        LOW = "low", _("Low")
+        ELEVATED = "elevated", _("Elevated")
+        HIGH = "high", _("High")
+        ACUTE = "acute", _("Acute")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="risk_assessments")
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessed by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assessed_at = models.DateTimeField(_("assessed"), default=timezone.now)
+    targeted = models.CharField(_("who is targeted"), max_length=16, choices=Targeted.choices)
+    credibility = models.CharField(
+        _("credibility of the threat"), max_length=8, choices=Credibility.choices
+    )
+    specificity = models.CharField(
+        _("specificity of the threat"), max_length=16, choices=Specificity.choices
+    )
+    capacity = models.CharField(
+        _("the perpetrator's capacity"), max_length=16, choices=Capacity.choices
+    )
+    history = models.CharField(
+        _("the perpetrator's history"), max_length=16, choices=History.choices
+    )
+    imminence = models.CharField(_("imminence"), max_length=8, choices=Imminence.choices)
+    level = models.CharField(_("risk level"), max_length=8, choices=Level.choices)
+    comment = EncryptedTextField()
+
+    class Meta:
+        ordering = ["-assessed_at"]
+        get_latest_by = "assessed_at"
+        verbose_name = _("risk assessment")
+        verbose_name_plural = _("risk assessments")
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.assessed_at:%Y-%m-%d}"
+
+
+class ProtectiveMeasure(EncryptedModel):
+    """A protective measure taken in a case, as a task with an owner, a due date and an
+    outcome; its kind is plain so that leadership can see which measures are used."""
+
+    class Kind(models.TextChoices):
+        RISK_TALK = "risk_talk", _("Risk talk with the reporter")
+        HOME_SECURITY = "home_security", _("Home security review")
+        PERSONAL_PROTECTION = "personal_protection", _("Personal protection through the police")
+        PROTECTED_DETAILS = "protected_details", _("Protected personal details")
+        TAKEDOWN = "takedown", _("Takedown request to a platform")
+        OCCUPATIONAL_HEALTH = "occupational_health", _("Occupational-health support")
+        PARTY_SECURITY = "party_security", _("Contact with the party's security officer")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="measures")
+    kind = models.CharField(_("measure"), max_length=24, choices=Kind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    due_date = models.DateField(_("due"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PLANNED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    details = EncryptedTextField()  # what exactly is to be done, and for whom
+    outcome = EncryptedTextField()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("protective measure")
+        verbose_name_plural = _("protective measures")
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status})"
+
+
+class PoliceReferral(EncryptedModel):
+    """A referral of the case to the police; the police's own reference is encrypted."""
+
+    class Status(models.TextChoices):
+        REFERRED = "referred", _("Referred")
+        INVESTIGATING = "investigating", _("Under investigation")
+        DROPPED = "dropped", _("Investigation closed")
+        PROSECUTED = "prosecuted", _("Prosecution brought")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals")
+    referred_on = models.DateField(_("referred on"))
+    restricted_access_requested = models.BooleanField(
+        _("restricted access requested"), default=False
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.REFERRED
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    police_reference = EncryptedTextField()
+
+    class Meta:
+        ordering = ["referred_on", "recorded_at"]
+        verbose_name = _("police referral")
+        verbose_name_plural = _("police referrals")
+
+    def __str__(self) -> str:
+        return f"referral {self.referred_on}"
+
+
+class CaseNote(EncryptedModel):
+    """An internal note on a case: for case workers only, never shown to the reporter."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    text = EncryptedTextField()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("internal note")
+        verbose_name_plural = _("internal notes")
+
+    def __str__(self) -> str:
+        return f"note {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CaseLink(models.Model):
+    """Two cases that belong together (same perpetrator, same event); stored once, with the
+    smaller id first, and read in both directions."""
+
+    from_case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_out")
+    to_case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_in")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_case", "to_case"], name="unique_case_link"),
+            models.CheckConstraint(
+                condition=models.Q(from_case__lt=models.F("to_case")), name="case_link_ordered"
+            ),
+        ]
+        verbose_name = _("linked case")
+        verbose_name_plural = _("linked cases")
+
+    def __str__(self) -> str:
+        return f"link {self.from_case_id} - {self.to_case_id}"

@@ -17,8 +17,13 @@ from influence_reports.models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseLink,
+    CaseNote,
+    PoliceReferral,
+    ProtectiveMeasure,
     Report,
     ReportTag,
+    RiskAssessment,
 )
 from security_core import permissions
 from security_core.models import User
@@ -155,11 +160,40 @@ def visible_case(*, user: User, case_id: uuid.UUID | str) -> Case:
                     "events",
                     queryset=CaseEvent.objects.select_related("actor", "subject", "data_key"),
                 ),
+                Prefetch(
+                    "risk_assessments",
+                    queryset=RiskAssessment.objects.select_related("assessor", "data_key"),
+                ),
+                Prefetch(
+                    "measures",
+                    queryset=ProtectiveMeasure.objects.select_related("owner", "data_key"),
+                ),
+                Prefetch("referrals", queryset=PoliceReferral.objects.select_related("data_key")),
+                Prefetch("notes", queryset=CaseNote.objects.select_related("author", "data_key")),
             )
             .get(pk=case_id)
         )
     except (Case.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def linked_cases(*, user: User, case: Case) -> list[Case]:
+    """The cases linked to ``case`` that ``user`` may see (a link never reveals the others)."""
+    linked = (
+        CaseLink.objects.filter(from_case=case)
+        .values("to_case")
+        .union(CaseLink.objects.filter(to_case=case).values("from_case"))
+    )
+    return list(
+        cases_visible_to(user)
+        .filter(pk__in=[row["to_case"] for row in linked])
+        .select_related("report")
+        .order_by("report__submitted_at")
+    )
+
+
+def visible_case_by_reference(*, user: User, reference: str) -> Case | None:
+    return cases_visible_to(user).filter(report__reference=reference).first()
 
 
 def case_workers() -> QuerySet[User]:

@@ -22,6 +22,21 @@ urlpatterns = [
     path("cases/<uuid:case_id>/status/", case_views.case_transition, name="case_transition"),
     path("cases/<uuid:case_id>/assign/", case_views.case_assign, name="case_assign"),
     path("cases/<uuid:case_id>/recuse/", case_views.case_recuse, name="case_recuse"),
+    path("cases/<uuid:case_id>/risk/", case_views.case_assess, name="case_assess"),
+    path("cases/<uuid:case_id>/measures/", case_views.case_measure_add, name="case_measure_add"),
+    path(
+        "cases/<uuid:case_id>/measures/<uuid:measure_id>/",
+        case_views.measure_update,
+        name="measure_update",
+    ),
+    path("cases/<uuid:case_id>/referrals/", case_views.case_referral_add, name="case_referral_add"),
+    path(
+        "cases/<uuid:case_id>/referrals/<uuid:referral_id>/",
+        case_views.referral_update,
+        name="referral_update",
+    ),
+    path("cases/<uuid:case_id>/notes/", case_views.case_note_add, name="case_note_add"),
+    path("cases/<uuid:case_id>/links/", case_views.case_link_add, name="case_link_add"),
     path(
         "attachments/<uuid:attachment_id>/download/",
         views.attachment_download,

@@ -15,7 +15,18 @@ from security_core.models import BackupCodeDevice, TOTPDevice, User
 
 
 def audited_fields() -> dict[type[models.Model], list[str]]:
-    from influence_reports.models import Attachment, Case, CaseEvent, Recusal, Report
+    from influence_reports.models import (
+        Attachment,
+        Case,
+        CaseEvent,
+        CaseLink,
+        CaseNote,
+        PoliceReferral,
+        ProtectiveMeasure,
+        Recusal,
+        Report,
+        RiskAssessment,
+    )
 
     return {
         User: ["email", "display_name", "role", "is_active"],
@@ -43,10 +54,26 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
             "feedback_given_at",
             "closed_at",
             "closed_reason",
+            "risk_level",
         ],
         # The reason of an event is encrypted, and stays out.
         CaseEvent: ["case", "kind", "actor", "from_status", "to_status", "subject"],
         Recusal: ["case", "user", "recorded_by"],
+        RiskAssessment: [
+            "case",
+            "assessor",
+            "targeted",
+            "credibility",
+            "specificity",
+            "capacity",
+            "history",
+            "imminence",
+            "level",
+        ],
+        ProtectiveMeasure: ["case", "kind", "owner", "due_date", "status", "completed_at"],
+        PoliceReferral: ["case", "referred_on", "restricted_access_requested", "status"],
+        CaseNote: ["case", "author"],
+        CaseLink: ["from_case", "to_case", "created_by"],
     }
 
 
