@@ -152,7 +152,7 @@ def submission(results: list[bool]) -> None:
     from auditlog.registry import auditlog
     from django.db import connection, models, transaction
 
-    from influence_reports import deadlines
+    from influence_reports import deadlines, identifiers
     from influence_reports.forms import ReportForm
     from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Case, Report, new_reference
     from influence_reports.services.reports import report_submit
@@ -209,10 +209,21 @@ def submission(results: list[bool]) -> None:
             app_label = "benchmarks_plain"
             indexes = [models.Index(fields=["status", "due_at"])]
 
+    class PlainIdentifier(models.Model):  # noqa: DJ008 - a benchmark baseline
+        """The perpetrator identifiers a report names, kept in clear (ours: blind indexes)."""
+
+        case = models.ForeignKey(PlainCase, on_delete=models.CASCADE)
+        kind = models.CharField(max_length=16)
+        value = models.CharField(max_length=255, db_index=True)
+
+        class Meta:
+            app_label = "benchmarks_plain"
+
     with connection.schema_editor() as editor:
         editor.create_model(PlainReport)
         editor.create_model(PlainTag)
         editor.create_model(PlainCase)
+        editor.create_model(PlainIdentifier)
 
     reporter = UserFactory(role="reporter", email="bench-reporter@example.se")
     post = {
@@ -275,7 +286,15 @@ def submission(results: list[bool]) -> None:
         )
         submitted_at = row.submitted_at  # type: ignore[attr-defined]
         due = deadlines.acknowledge_by(submitted_at=submitted_at, is_acute=data.is_acute)
-        PlainCase._default_manager.create(report=row, acknowledge_by=due, due_at=due)
+        case = PlainCase._default_manager.create(report=row, acknowledge_by=due, due_at=due)
+        named = "\n".join(
+            data.encrypted.get(name) or ""
+            for name in ("perpetrator_identifiers", "perpetrator_details")
+        )
+        PlainIdentifier._default_manager.bulk_create(
+            PlainIdentifier(case=case, kind=kind, value=value)
+            for kind, value in sorted(identifiers.extract(named))
+        )
         PlainTag._default_manager.bulk_create(
             PlainTag(report=row, kind=kind, code=code)
             for kind, codes in (

@@ -112,6 +112,7 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             "referrals": referrals,
             "notes": notes,
             "linked": selectors.linked_cases(user=user, case=case),
+            "same_identifier": selectors.cases_naming_the_same_identifier(user=user, case=case),
             "risk_form": RiskAssessmentForm(),
             "measure_form": MeasureForm(workers=workers),
             "referral_form": ReferralForm(initial={"referred_on": timezone.localdate()}),

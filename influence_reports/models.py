@@ -539,3 +539,22 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.from_case_id} - {self.to_case_id}"
+
+
+class PerpetratorIdentifier(models.Model):
+    """A keyed blind index of one identifier a report names (see ``identifiers``); never the
+    identifier itself. Cases sharing an index name the same e-mail, number or handle."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "digest"], name="unique_identifier_per_case")
+        ]
+        verbose_name = _("perpetrator identifier index")
+        verbose_name_plural = _("perpetrator identifier indexes")
+
+    def __str__(self) -> str:
+        return f"{self.kind} index"

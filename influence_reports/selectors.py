@@ -19,6 +19,7 @@ from influence_reports.models import (
     CaseEvent,
     CaseLink,
     CaseNote,
+    PerpetratorIdentifier,
     PoliceReferral,
     ProtectiveMeasure,
     Report,
@@ -188,6 +189,20 @@ def linked_cases(*, user: User, case: Case) -> list[Case]:
         cases_visible_to(user)
         .filter(pk__in=[row["to_case"] for row in linked])
         .select_related("report")
+        .order_by("report__submitted_at")
+    )
+
+
+def cases_naming_the_same_identifier(*, user: User, case: Case) -> list[Case]:
+    """Other cases ``user`` may see whose reports name an identifier this case's report names
+    (matched by blind index; cases the user may not see are neither counted nor shown)."""
+    digests = PerpetratorIdentifier.objects.filter(case=case).values("digest")
+    return list(
+        cases_visible_to(user)
+        .filter(identifiers__digest__in=digests)
+        .exclude(pk=case.pk)
+        .select_related("report")
+        .distinct()
         .order_by("report__submitted_at")
     )
 

@@ -122,6 +122,7 @@ def production_secret_lines() -> list[str]:
         f"VARN_SECRET_KEY={new_secret_key()}",
         f"VARN_KEYRING={new_keyring()}",
         f"VARN_AUDIT_KEY={new_audit_key()}",
+        f"VARN_BLIND_INDEX_KEY={new_audit_key()}",
     ]
 
 

@@ -77,6 +77,13 @@ VARN_AUDIT_KEY = parse_audit_key(
     "VARN_AUDIT_KEY", _secret("VARN_AUDIT_KEY", "audit_key", new_audit_key)
 )
 
+# Key for the blind indexes of perpetrator identifiers (keyed HMAC-SHA256): its own key, so
+# that neither the encryption keys nor the audit key can be used to test a guess.
+VARN_BLIND_INDEX_KEY = parse_audit_key(
+    "VARN_BLIND_INDEX_KEY",
+    _secret("VARN_BLIND_INDEX_KEY", "blind_index_key", new_audit_key),
+)
+
 _hosts = [host.strip() for host in env_str("VARN_ALLOWED_HOSTS").split(",") if host.strip()]
 if PRODUCTION and not _hosts:
     raise ConfigurationError(

@@ -13,10 +13,13 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from influence_reports import identifiers
 from influence_reports.evidence import EncryptedUpload
 from influence_reports.models import (
     ENCRYPTED_REPORT_FIELDS,
     Attachment,
+    Case,
+    PerpetratorIdentifier,
     Report,
     ReportTag,
     new_reference,
@@ -148,10 +151,24 @@ def report_submit(
     # Tags are written once, with the report, and never change: the report's own audit
     # entry records the filing, so they are not audited one by one.
     ReportTag.objects.bulk_create(_tags(report, data))
-    case_open(report=report)  # every report is a case from the start, or neither exists
+    case = case_open(report=report)  # every report is a case from the start, or neither is
+    _index_identifiers(case, data)
     for upload in uploads:
         _attach(report=report, upload=upload, actor=reporter, uploaded_at=report.submitted_at)
     return report
+
+
+def _index_identifiers(case: Case, data: ReportData) -> None:
+    """Blind indexes of the identifiers the reporter gave for the perpetrator (the reporter's
+    own contact details are not read)."""
+    text = "\n".join(
+        data.encrypted.get(name) or ""
+        for name in ("perpetrator_identifiers", "perpetrator_details")
+    )
+    PerpetratorIdentifier.objects.bulk_create(
+        PerpetratorIdentifier(case=case, kind=kind, digest=identifiers.blind_index(kind, value))
+        for kind, value in sorted(identifiers.extract(text))
+    )
 
 
 class EvidenceRefused(Exception):

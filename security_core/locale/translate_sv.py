@@ -614,12 +614,21 @@ SV: dict[str, str] = {
     "Save the note": "Spara anteckningen",
     "Linked cases": "Kopplade ärenden",
     "Link the cases": "Koppla ärendena",
+    "perpetrator identifier index": "index över gärningspersonens identitet",
+    "perpetrator identifier indexes": "index över gärningspersoners identiteter",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {
     "You have %(counter)s unused backup code.": (
         "Du har %(counter)s oanvänd reservkod.",
         "Du har %(counter)s oanvända reservkoder.",
+    ),
+    "%(count)s other case names the same identifier (e-mail, phone number, handle or "
+    "organisation number):": (
+        "%(count)s annat ärende nämner samma identitet (e-post, telefonnummer, användarnamn "
+        "eller organisationsnummer):",
+        "%(count)s andra ärenden nämner samma identitet (e-post, telefonnummer, användarnamn "
+        "eller organisationsnummer):",
     ),
 }
 

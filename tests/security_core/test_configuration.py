@@ -30,7 +30,7 @@ from security_core.environment import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_NAMES = ("VARN_SECRET_KEY", "VARN_KEYRING", "VARN_AUDIT_KEY")
+SECRET_NAMES = ("VARN_SECRET_KEY", "VARN_KEYRING", "VARN_AUDIT_KEY", "VARN_BLIND_INDEX_KEY")
 HOST = "varn.example.se"
 DEPLOYMENT = {
     "VARN_ALLOWED_HOSTS": HOST,

@@ -31,6 +31,7 @@ REVEALING = (
     "SECRET_KEY",
     "VARN_KEYRING",
     "VARN_AUDIT_KEY",
+    "VARN_BLIND_INDEX_KEY",
     "DATABASE",
     "DEBUG",
     "urlpatterns",
@@ -108,7 +109,11 @@ def test_health_check_reveals_no_secret(client):
     body = client.get(reverse("healthz")).content.decode()
 
     secrets = [settings.SECRET_KEY, *settings.VARN_KEYRING]
-    for key in [*settings.VARN_KEYRING.values(), settings.VARN_AUDIT_KEY]:
+    for key in [
+        *settings.VARN_KEYRING.values(),
+        settings.VARN_AUDIT_KEY,
+        settings.VARN_BLIND_INDEX_KEY,
+    ]:
         secrets += [
             base64.urlsafe_b64encode(key).decode().rstrip("="),
             base64.b64encode(key).decode().rstrip("="),
