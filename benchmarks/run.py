@@ -377,6 +377,311 @@ def file_encryption(results: list[bool]) -> None:
     )
 
 
+CASE_BATCH = 5000
+
+
+def _filler_reference(i: int) -> str:
+    """The ``i``-th reference of the form VN-XXXX-XXXX (unique per ``i``, like the real ones)."""
+    from influence_reports.models import REFERENCE_ALPHABET
+
+    base = len(REFERENCE_ALPHABET)
+    raw = ""
+    for _ in range(8):
+        i, digit = divmod(i, base)
+        raw = REFERENCE_ALPHABET[digit] + raw
+    return f"VN-{raw[:4]}-{raw[4:]}"
+
+
+class _CaseFiller:
+    """Bulk-inserts filler reports and their cases around one real report, the template.
+
+    Filler reports hold the template's ciphertext and data-key bytes: they are never opened
+    (the queue reads no encrypted field), so they only need to weigh what a real row weighs.
+    Each still has a data-key row of its own, as the one-to-one key demands.
+    """
+
+    def __init__(self, *, template: Any, workers: list[Any], recused: Any) -> None:
+        import random
+
+        from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Report
+
+        self.template = template
+        self.workers = workers
+        self.recused = recused
+        self.rng = random.Random(1809)  # noqa: S311 - a reproducible mix, not a secret
+        row = (
+            Report.objects.filter(pk=template.pk)
+            .values_list("data_key__kek_id", "data_key__wrapped", *ENCRYPTED_REPORT_FIELDS)
+            .get()
+        )
+        self.kek_id: str = row[0]
+        self.wrapped = bytes(row[1])
+        self.ciphertext = {
+            name: bytes(value) for name, value in zip(ENCRYPTED_REPORT_FIELDS, row[2:], strict=True)
+        }
+        self.taken = {template.reference}
+        self.next = 1
+
+    def add(self, count: int, *, shared_digest: str | None = None, links: int = 0) -> None:
+        """``count`` more cases; the first two name ``shared_digest`` and the first ``links``
+        are linked to the template, so the case page lists the same few at every size."""
+        from django.db import transaction
+
+        done = 0
+        while done < count:
+            size = min(CASE_BATCH, count - done)
+            with transaction.atomic():
+                self._batch(size, shared_digest if done == 0 else None, links if done == 0 else 0)
+            done += size
+
+    def _batch(self, size: int, shared_digest: str | None, links: int) -> None:
+        import hashlib
+        import uuid
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from influence_reports.choices import Category, Channel, ReporterRole, districts
+        from influence_reports.models import (
+            Case,
+            CaseLink,
+            PerpetratorIdentifier,
+            Recusal,
+            Report,
+            ReportTag,
+        )
+        from security_core.models import DataKey
+
+        rng = self.rng
+        now = timezone.now()
+        day = timedelta(days=1)
+        status = Case.Status
+        categories = list(Category.values)
+        channels = list(Channel.values)
+        roles = list(ReporterRole.values)
+        district_codes = [""] + [code for code, _label in districts()]
+        reasons = list(Case.ClosedReason.values)
+        keys: list[DataKey] = []
+        reports: list[Report] = []
+        tags: list[ReportTag] = []
+        cases: list[Case] = []
+        found: list[PerpetratorIdentifier] = []
+        recusals: list[Recusal] = []
+        linked: list[CaseLink] = []
+        for n in range(size):
+            i = self.next
+            self.next += 1
+            reference = _filler_reference(i)
+            if reference in self.taken:  # the template's random reference, by a rare chance
+                reference = _filler_reference(i + 30**7)
+            acute = rng.random() < 0.03
+            roll = rng.random()
+            # Nine in ten cases are closed; the open tenth is spread over the workflow, with
+            # deadlines overdue, due within the day and further away.
+            acknowledged_at = feedback_by = feedback_given_at = closed_at = due_at = None
+            closed_reason = risk_level = ""
+            if roll < 0.025:
+                state = status.RECEIVED
+                submitted_at = now - rng.uniform(0, 10) * day
+            elif roll < 0.085:
+                state = rng.choice([status.ACKNOWLEDGED, status.ASSESSING, status.MEASURES])
+                submitted_at = now - rng.uniform(1, 130) * day
+            elif roll < 0.1:
+                state = status.FEEDBACK_GIVEN
+                submitted_at = now - rng.uniform(20, 200) * day
+            else:
+                state = status.CLOSED
+                submitted_at = now - rng.uniform(10, 3 * 365) * day
+            acknowledge_by = submitted_at + (timedelta(hours=1) if acute else 7 * day)
+            if state == status.RECEIVED:
+                due_at = acknowledge_by
+            else:
+                acknowledged_at = min(submitted_at + rng.uniform(0, 7) * day, now)
+                feedback_by = acknowledged_at + 90 * day
+                due_at = feedback_by
+                risk_level = rng.choice(["", "low", "elevated", "high"])
+            if state in (status.FEEDBACK_GIVEN, status.CLOSED) and acknowledged_at:
+                feedback_given_at = min(acknowledged_at + rng.uniform(5, 85) * day, now)
+                due_at = None
+            if state == status.CLOSED:
+                closed_at = min(submitted_at + rng.uniform(10, 120) * day, now)
+                closed_reason = rng.choice(reasons)
+            assigned = rng.random() < (0.9 if state == status.CLOSED else 0.7)
+            key = DataKey(id=uuid.uuid4(), kek_id=self.kek_id, wrapped=self.wrapped)
+            report = Report(
+                reference=reference,
+                reporter=self.template.reporter if rng.random() < 0.8 else None,
+                submitted_at=submitted_at,
+                data_key=key,
+                reporter_role=rng.choice(roles),
+                district=rng.choice(district_codes),
+                is_acute=acute,
+                repeat=rng.random() < 0.2,
+                needs_support=rng.random() < 0.3,
+                withdrawn_at=closed_at if closed_reason == "withdrawn" else None,
+                **self.ciphertext,
+            )
+            case = Case(
+                report=report,
+                status=state,
+                assignee=rng.choice(self.workers) if assigned else None,
+                acknowledge_by=acknowledge_by,
+                acknowledged_at=acknowledged_at,
+                feedback_by=feedback_by,
+                feedback_given_at=feedback_given_at,
+                due_at=due_at,
+                closed_at=closed_at,
+                closed_reason=closed_reason,
+                risk_level=risk_level,
+            )
+            keys.append(key)
+            reports.append(report)
+            cases.append(case)
+            tags.extend(
+                ReportTag(report=report, kind=ReportTag.Kind.CATEGORY, code=code)
+                for code in rng.sample(categories, rng.choice([1, 1, 2]))
+            )
+            tags.append(
+                ReportTag(report=report, kind=ReportTag.Kind.CHANNEL, code=rng.choice(channels))
+            )
+            if shared_digest and n < 2:
+                digest = shared_digest
+            elif rng.random() < 0.4:
+                digest = hashlib.sha256(f"bench-identifier-{i}".encode()).hexdigest()
+            else:
+                digest = ""
+            if digest:
+                found.append(PerpetratorIdentifier(case=case, kind="handle", digest=digest))
+            if i % 200 == 7:  # the handler stands aside from one case in two hundred
+                recusals.append(Recusal(case=case, user=self.recused))
+            if n < links:
+                ends = sorted([case.pk, self.template.case.pk])
+                linked.append(CaseLink(from_case_id=ends[0], to_case_id=ends[1]))
+        DataKey.objects.bulk_create(keys)
+        Report.objects.bulk_create(reports)
+        ReportTag.objects.bulk_create(tags)
+        Case.objects.bulk_create(cases)
+        PerpetratorIdentifier.objects.bulk_create(found)
+        Recusal.objects.bulk_create(recusals)
+        CaseLink.objects.bulk_create(linked)
+
+
+def _shape(sql: str) -> str:
+    """A query without its values, to tell queries apart by what they ask."""
+    import re
+
+    return re.sub(r"'[^']*'|\b\d+\b", "?", sql)
+
+
+def case_pages(results: list[bool]) -> None:
+    """The queue page and a case page at 1k and at 100k cases in the same database: the time
+    may grow by half at most, and the number of queries not at all."""
+    import time
+    from collections import Counter
+
+    from auditlog.context import disable_auditlog
+    from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
+
+    from influence_reports.forms import ReportForm
+    from influence_reports.models import Case, PerpetratorIdentifier, Report
+    from influence_reports.services.reports import report_submit
+    from tests.conftest import sign_in
+    from tests.factories import UserFactory
+
+    with disable_auditlog():
+        # The reports other benchmarks filed are set aside, so both sizes hold the same mix.
+        Report.objects.all().delete()
+    reporter = UserFactory(role="reporter", email="bench-queue-reporter@example.se")
+    handler = UserFactory(role="handler", email="bench-queue-handler@example.se")
+    workers = [handler] + [
+        UserFactory(role=role, email=f"bench-queue-{n}@example.se")
+        for n, role in enumerate(["handler", "handler", "duty_officer", "security_lead"])
+    ]
+    post = {
+        "categories": ["threat", "harassment"],
+        "channels": ["social_media"],
+        "description": "Han skrev att han vet var jag bor och när jag går hem. " * 6,
+        "perpetrator_details": "Kontot @exempel_konto, troligen samma person som förra året.",
+        "perpetrator_identifiers": "instagram.com/exempel_konto",
+        "location_details": "Kommunfullmäktiges sammanträde",
+        "contact_details": "070-000 00 00 efter 17",
+        "target": "myself",
+        "perpetrator_kind": "unknown",
+        "police_reported": "no",
+        "reporter_role": "elected_part_time",
+    }
+    form = ReportForm(post)
+    assert form.is_valid(), form.errors
+    template = report_submit(reporter=reporter, data=form.report_data())
+    digest = PerpetratorIdentifier.objects.filter(case=template.case).values_list(
+        "digest", flat=True
+    )[0]
+    filler = _CaseFiller(template=template, workers=workers, recused=handler)
+
+    client = Client()
+    queue_url = "/cases/?status=open&sort=deadline"
+    case_url = f"/cases/{template.case.pk}/"
+
+    def queue() -> None:
+        assert client.get(queue_url).status_code == 200
+
+    def case() -> None:
+        assert client.get(case_url).status_code == 200
+
+    def queries(fn: Callable[[], None]) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            fn()
+        return [query["sql"] for query in captured.captured_queries]
+
+    def measure() -> tuple[float, float, list[str], list[str]]:
+        sign_in(client, handler, verified=True)  # afresh: building may outlast the idle limit
+        queue()
+        case()  # warm: the first request after signing in writes the session
+        queue_sql, case_sql = queries(queue), queries(case)
+        queue_time, case_time = best_of_interleaved([queue, case], number=5)
+        return queue_time, case_time, queue_sql, case_sql
+
+    start = time.perf_counter()
+    with disable_auditlog():
+        filler.add(1_000 - 1, shared_digest=digest, links=2)
+    small_setup = time.perf_counter() - start
+    small = measure()
+    start = time.perf_counter()
+    with disable_auditlog():
+        filler.add(100_000 - 1_000)
+    large_setup = time.perf_counter() - start
+    large = measure()
+
+    statuses = dict(
+        Case.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    total = sum(statuses.values())
+    assert total == 100_000, total
+    print(
+        f"  (case pages: 1k cases built in {small_setup:.1f} s, grown to {total // 1000}k in "
+        f"{large_setup:.1f} s; {total - statuses.get('closed', 0)} open)"
+    )
+    results.append(report("queue page, 100k cases vs 1k cases", large[0], small[0], goal=1.5))
+    results.append(report("case page, 100k cases vs 1k cases", large[1], small[1], goal=1.5))
+    for name, at_1k, at_100k in (
+        ("queue page queries", small[2], large[2]),
+        ("case page queries", small[3], large[3]),
+    ):
+        same = len(at_1k) == len(at_100k)
+        sizes = (("1k", at_1k), ("100k", at_100k))
+        print(
+            f"{name + ', 100k cases vs 1k cases':<62} {len(at_100k):3d} vs {len(at_1k):<3d} "
+            f"(goal: the same)  {'ok' if same else 'NOT THE SAME'}"
+        )
+        if not same:  # which queries one size makes and the other not, values masked
+            shapes = {size: Counter(_shape(sql) for sql in sqls) for size, sqls in sizes}
+            for size, other in (("1k", "100k"), ("100k", "1k")):
+                for sql, n in (shapes[size] - shapes[other]).items():
+                    print(f"    {n} more at {size}: {sql[:160]}")
+        results.append(same)
+
+
 def main() -> int:
     setup_test_environment()
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -438,6 +743,7 @@ def main() -> int:
     submission(results)  # before the big-file measures, whose allocations add noise to it
     file_encryption(results)
     upload_memory(results)
+    case_pages(results)  # last: it leaves 100k cases behind
     return 0 if all(results) else 1
 
 

@@ -15,6 +15,7 @@ from influence_reports.models import (
     PoliceReferral,
     ProtectiveMeasure,
     RiskAssessment,
+    RosterEntry,
 )
 from influence_reports.selectors import QueueFilters
 from influence_reports.services.reports import ReportData
@@ -427,3 +428,21 @@ class LinkForm(forms.Form):
 
     def clean_reference(self) -> str:
         return str(self.cleaned_data["reference"]).strip().upper()
+
+
+class RosterEntryForm(forms.Form):
+    duty = forms.ChoiceField(label=_("Duty"), choices=RosterEntry.Duty.choices)
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"), choices=RosterEntry.Weekday.choices, coerce=int
+    )
+    starts = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(
+        label=_("Until"),
+        help_text=_("An end before the start runs past midnight."),
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
+    user = forms.ModelChoiceField(label=_("Who"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = people  # type: ignore[type-arg]

@@ -558,3 +558,41 @@ class PerpetratorIdentifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} index"
+
+
+class RosterEntry(models.Model):
+    """One weekly on-call slot: who is the duty officer (TiB) or the communications officer
+    (KiB) from ``starts`` to ``ends`` on a weekday, in Stockholm time. A slot whose end is
+    not after its start runs past midnight into the next day."""
+
+    class Duty(models.TextChoices):
+        TIB = "tib", _("Duty officer (TiB)")
+        KIB = "kib", _("Communications officer on call (KiB)")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    duty = models.CharField(_("duty"), max_length=4, choices=Duty.choices)
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        on_delete=models.CASCADE,
+        related_name="roster_entries",
+    )
+
+    class Meta:
+        ordering = ["duty", "weekday", "starts"]
+        verbose_name = _("on-call slot")
+        verbose_name_plural = _("on-call slots")
+
+    def __str__(self) -> str:
+        return f"{self.duty} {self.weekday} {self.starts}-{self.ends}"

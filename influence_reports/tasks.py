@@ -11,3 +11,25 @@ def delete_orphaned_evidence() -> int:
     from influence_reports.services.evidence_files import orphaned_files_delete
 
     return orphaned_files_delete()
+
+
+@shared_task(name="influence_reports.escalate_unacknowledged_acute")
+def escalate_unacknowledged_acute() -> int:
+    """Every minute: acute cases not acknowledged within 15 minutes page the head of security."""
+    from django.db import transaction
+
+    from influence_reports import notifications
+
+    with transaction.atomic():
+        return notifications.escalate_unacknowledged_acute()
+
+
+@shared_task(name="influence_reports.remind_deadlines")
+def remind_deadlines() -> int:
+    """Every morning: deadlines due within 24 hours or overdue, to assignees and the lead."""
+    from django.db import transaction
+
+    from influence_reports import notifications
+
+    with transaction.atomic():
+        return notifications.remind_deadlines()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from influence_reports import case_views, views
+from influence_reports import case_views, duty_views, views
 
 urlpatterns = [
     path("reports/", views.report_list, name="report_list"),
@@ -17,6 +17,10 @@ urlpatterns = [
         name="report_add_evidence",
     ),
     path("reports/<uuid:report_id>/withdraw/", views.report_withdraw, name="report_withdraw"),
+    path("situation/", duty_views.situation_page, name="situation"),
+    path("roster/", duty_views.roster_page, name="roster"),
+    path("roster/add/", duty_views.roster_add, name="roster_add"),
+    path("roster/<int:entry_id>/remove/", duty_views.roster_remove, name="roster_remove"),
     path("cases/", case_views.case_queue, name="case_queue"),
     path("cases/<uuid:case_id>/", case_views.case_detail, name="case_detail"),
     path("cases/<uuid:case_id>/status/", case_views.case_transition, name="case_transition"),

@@ -26,6 +26,7 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
         Recusal,
         Report,
         RiskAssessment,
+        RosterEntry,
     )
 
     return {
@@ -74,6 +75,7 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
         PoliceReferral: ["case", "referred_on", "restricted_access_requested", "status"],
         CaseNote: ["case", "author"],
         CaseLink: ["from_case", "to_case", "created_by"],
+        RosterEntry: ["duty", "weekday", "starts", "ends", "user"],
     }
 
 

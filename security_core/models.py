@@ -330,3 +330,68 @@ class AccessEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.object_type} {self.object_id}"
+
+
+class Notification(models.Model):
+    """One message to one person on one channel: a row of the transactional outbox.
+
+    Written in the same transaction as the event it tells of, handed to celery once that
+    transaction commits (the row id is the task id), and re-sent by the relay if it is still
+    pending; ``sent_at`` is set in the same transaction as the send, under a row lock, so a
+    sent row is never sent again. It holds report references only, never report content.
+    """
+
+    class Kind(models.TextChoices):
+        NEW_REPORT = "new_report", _("new report")
+        ACUTE_REPORT = "acute_report", _("acute report")
+        ACUTE_UNACKNOWLEDGED = "acute_unacknowledged", _("acute report not acknowledged")
+        DEADLINES = "deadlines", _("deadlines due or overdue")
+        MEDIA_INTEREST = "media_interest", _("media interest")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        PAGER = "pager", _("SMS or pager")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("what"), max_length=32, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("to"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    references = models.JSONField(_("references"), default=list)
+    urgent = models.BooleanField(_("urgent"), default=False)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_id} by {self.channel}"
+
+
+class RecordedPage(models.Model):
+    """What the development pager backend would have sent (no SMS leaves a test machine)."""
+
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="recorded_page"
+    )
+    recipient = models.CharField(max_length=254)
+    text = models.TextField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        verbose_name = _("recorded page")
+        verbose_name_plural = _("recorded pages")
+
+    def __str__(self) -> str:
+        return f"page to {self.recipient}"

@@ -74,6 +74,10 @@ def can_use_admin(user: Any) -> bool:
     return can_manage_accounts(user) or can_read_audit_trail(user)
 
 
+def can_edit_roster(user: Any) -> bool:
+    return _role(user) == Role.SECURITY_LEAD
+
+
 def can_reopen_cases(user: Any) -> bool:
     return _role(user) == Role.SECURITY_LEAD
 

@@ -8,10 +8,11 @@ generated into ``var/``, SQLite, eager tasks) or ``test``. The README lists ever
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 from security_core.environment import (
@@ -325,6 +326,33 @@ VARN_DISTRICTS = [
 # --- E-mail (notifications carry a link and a reference, never content) ---------------------
 EMAIL_URL = env_str("EMAIL_URL") or ("smtp://localhost:25" if PRODUCTION else "consolemail://")
 vars().update(_env.email_url_config(EMAIL_URL))
+# Election days (ISO dates, comma-separated) and the period around each in which security
+# is stepped up: 2026 and 2030 general elections by default; add the 2029 European
+# Parliament election and any extra elections once their dates are set.
+try:
+    VARN_ELECTIONS = [
+        date.fromisoformat(day.strip())
+        for day in env_str("VARN_ELECTIONS", "2026-09-13,2030-09-08").split(",")
+        if day.strip()
+    ]
+except ValueError:
+    raise ConfigurationError(
+        "VARN_ELECTIONS must be election days as ISO dates, comma-separated."
+    ) from None
+VARN_ELECTION_MONTHS_BEFORE = env_int("VARN_ELECTION_MONTHS_BEFORE", 6)
+VARN_ELECTION_MONTHS_AFTER = env_int("VARN_ELECTION_MONTHS_AFTER", 1)
+# Where links in notifications point (no trailing slash).
+VARN_SITE_URL = env_str("VARN_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Pages (SMS or pager) for urgent cases: POSTed to a gateway when its URL is set, otherwise
+# only recorded (development; `check --deploy` warns about it in production).
+VARN_PAGER_WEBHOOK_URL = env_str("VARN_PAGER_WEBHOOK_URL")
+VARN_PAGER_WEBHOOK_SECRET = env_secret("VARN_PAGER_WEBHOOK_SECRET") or ""
+VARN_PAGER_BACKEND = env_str(
+    "VARN_PAGER_BACKEND",
+    "security_core.notify.WebhookPager"
+    if VARN_PAGER_WEBHOOK_URL
+    else "security_core.notify.RecordingPager",
+)
 DEFAULT_FROM_EMAIL = env_str("VARN_EMAIL_FROM", "Värn <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
@@ -336,6 +364,7 @@ AUDITLOG_DISABLE_REMOTE_ADDR = True  # anonymous reporters must leave no address
 AUDITLOG_CID_HEADER = None  # nor a correlation id of their choosing
 
 # --- Celery ---------------------------------------------------------------------------------
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if PRODUCTION and not CELERY_BROKER_URL:
     raise ConfigurationError("CELERY_BROKER_URL is not set; give the Redis broker URL.")
@@ -355,6 +384,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {
         "task": "security_core.clear_expired_sessions",
         "schedule": timedelta(hours=1),
+    },
+    "relay-notifications": {
+        "task": "security_core.relay_notifications",
+        "schedule": timedelta(minutes=1),
+    },
+    "escalate-unacknowledged-acute": {
+        "task": "influence_reports.escalate_unacknowledged_acute",
+        "schedule": timedelta(minutes=1),
+    },
+    "deadline-reminders": {
+        "task": "influence_reports.remind_deadlines",
+        "schedule": crontab(hour=7, minute=0),  # Stockholm time (CELERY_TIMEZONE)
     },
     "delete-orphaned-evidence": {
         "task": "influence_reports.delete_orphaned_evidence",

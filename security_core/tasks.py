@@ -17,3 +17,28 @@ def clear_expired_sessions() -> int:
     from security_core import services
 
     return services.sessions_clear_expired()
+
+
+@shared_task(
+    name="security_core.deliver_notification",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def deliver_notification(notification_id: str) -> bool:
+    """Send one outbox row (its id is this task's id); safe to run twice."""
+    from security_core import outbox
+
+    return outbox.deliver(notification_id)
+
+
+@shared_task(name="security_core.relay_notifications")
+def relay_notifications() -> int:
+    """Send outbox rows still pending (a broker outage, a crash after commit)."""
+    from security_core import outbox
+
+    return outbox.relay()

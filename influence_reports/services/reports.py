@@ -13,7 +13,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from influence_reports import identifiers
+from influence_reports import identifiers, notifications
 from influence_reports.evidence import EncryptedUpload
 from influence_reports.models import (
     ENCRYPTED_REPORT_FIELDS,
@@ -153,6 +153,7 @@ def report_submit(
     ReportTag.objects.bulk_create(_tags(report, data))
     case = case_open(report=report)  # every report is a case from the start, or neither is
     _index_identifiers(case, data)
+    notifications.report_filed(case)  # in this transaction: sent once it commits
     for upload in uploads:
         _attach(report=report, upload=upload, actor=reporter, uploaded_at=report.submitted_at)
     return report

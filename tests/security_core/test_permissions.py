@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[bool, ...]] = {
     "can_receive_escalations": (False, False, True, True, False, False, False, False),  # (*) S
     "can_assign_cases": (False, False, False, True, False, False, False, False),
     "can_reopen_cases": (False, False, False, True, False, False, False, False),
+    "can_edit_roster": (False, False, False, True, False, False, False, False),
     "can_be_recused": (False, True, True, False, False, False, False, False),
     "can_view_trends": (False, False, False, True, True, False, False, False),  # (*) S
     "can_receive_media_alerts": (False, False, False, False, False, True, False, False),
@@ -234,9 +235,19 @@ def test_reporters_landing_page_leads_to_filing_and_to_their_reports(client, mak
     assert reverse("report_list") in body
 
 
+def test_case_workers_landing_page_leads_to_the_queue_and_on_duty_to_the_situation(
+    client, make_user, signed_in
+):
+    for role in (H, D, S):
+        signed_in(client, make_user(role), verified=True)
+        body = client.get(reverse("home")).content.decode()
+        assert reverse("case_queue") in body
+        assert (reverse("situation") in body) is (role in {D, S})
+
+
 @pytest.mark.parametrize(
     "role",
-    [H, D, S, L, C],
+    [L, C],
     ids=lambda r: r.value,
 )
 def test_placeholder_landing_pages_say_honestly_that_the_feature_is_coming(
