@@ -49,7 +49,7 @@ def test_the_demo_reporter_sees_exactly_their_three_reports(client, signed_in):
     rut = User.objects.get(email=DEMO_REPORTER)
     own = set(Report.objects.filter(reporter=rut).values_list("reference", flat=True))
     assert len(own) == 3
-    assert "Demo reports: 4 (3 by reporter@demo.varn.test, 1 by reporter2@demo.varn.test)" in (
+    assert "Demo reports: 5 (3 by reporter@demo.varn.test, 2 by reporter2@demo.varn.test)" in (
         output
     )
 
@@ -105,16 +105,17 @@ def test_the_attachment_downloads_as_the_same_bytes_and_is_encrypted_on_disk(
     assert "skarmdump-beskrivning.txt" in download["Content-Disposition"]
 
 
-def test_the_second_reporter_sees_only_their_own_report_and_gets_404_on_the_others(
+def test_the_second_reporter_sees_only_their_own_reports_and_gets_404_on_the_others(
     client, signed_in
 ):
     _run()
     rolf = User.objects.get(email=SECOND_REPORTER)
-    own = Report.objects.get(reporter=rolf)
+    own = set(Report.objects.filter(reporter=rolf).values_list("reference", flat=True))
+    assert len(own) == 2
     signed_in(client, rolf, verified=True)
 
     listing = client.get(reverse("report_list")).content.decode()
-    assert set(REFERENCE.findall(listing)) == {own.reference}
+    assert set(REFERENCE.findall(listing)) == own
 
     for report in Report.objects.filter(reporter__email=DEMO_REPORTER):
         for name in ("report_detail", "report_receipt", "report_withdraw"):
@@ -128,7 +129,7 @@ def test_running_twice_files_no_more_reports_and_stores_no_more_files(media_root
     _run()
     references = set(Report.objects.values_list("reference", flat=True))
     files = _stored_files(media_root)
-    assert len(references) == 4
+    assert len(references) == 5
     assert len(files) == 1
 
     output = _run()
@@ -136,7 +137,7 @@ def test_running_twice_files_no_more_reports_and_stores_no_more_files(media_root
     assert set(Report.objects.values_list("reference", flat=True)) == references
     assert Attachment.objects.count() == 1
     assert _stored_files(media_root) == files
-    assert "Demo reports: 4 " in output
+    assert "Demo reports: 5 " in output
 
 
 def test_a_reporter_who_already_has_reports_gets_none_added(client, signed_in):
@@ -200,3 +201,27 @@ def test_a_failure_part_way_files_nothing_and_leaves_no_file_behind(monkeypatch,
 
     assert not Report.objects.exists()
     assert _stored_files(media_root) == set()
+
+
+def test_a_newcomer_on_duty_sees_a_working_day(client, signed_in):
+    """Cases in several states, one acute and unacknowledged, one overdue, a worked case
+    and a rota that has someone on call now."""
+    from influence_reports.models import Case, RosterEntry
+
+    _run()
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert {"received", "measures", "closed"} <= statuses
+    acute = Case.objects.get(report__is_acute=True)
+    assert acute.status == "received"
+    assert Case.objects.filter(status="received", due_at__lt=acute.report.submitted_at).exists()
+    worked = Case.objects.get(status="measures")
+    assert worked.risk_assessments.exists()
+    assert worked.measures.count() == 2
+    assert worked.referrals.exists()
+    assert RosterEntry.objects.count() == 28
+
+    tib = User.objects.get(email="tib@demo.varn.test")
+    signed_in(client, tib, verified=True)
+    page = client.get(reverse("situation")).content.decode()
+    assert acute.report.reference in page
+    assert tib.email in page  # on call now, by the rota

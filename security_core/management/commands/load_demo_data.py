@@ -16,7 +16,7 @@ import os
 import secrets
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from influence_reports import evidence
-from influence_reports.models import Case, Report
-from influence_reports.services import cases, reports
+from influence_reports.models import Case, Report, RosterEntry
+from influence_reports.services import case_work, cases, reports, roster
 from security_core import backup_codes, services
 from security_core.models import BackupCode, User
 from security_core.roles import Role
@@ -45,6 +45,13 @@ DEMO_ACCOUNTS = [
 
 
 DEMO_REPORTER = "reporter@demo.varn.test"
+HANDLER = "handler@demo.varn.test"
+ROTA = (  # duty, start, end, who: every day, around the clock
+    ("tib", time(8), time(17), "tib@demo.varn.test"),
+    ("tib", time(17), time(8), "tib@demo.varn.test"),
+    ("kib", time(8), time(20), "kib@demo.varn.test"),
+    ("kib", time(20), time(8), "kib@demo.varn.test"),
+)
 SECOND_REPORTER = "reporter2@demo.varn.test"
 
 
@@ -54,11 +61,12 @@ class DemoReport:
 
     data: reports.ReportData
     incident_days_ago: int
-    submitted_days_ago: int
+    submitted_days_ago: float
     attachments: tuple[tuple[str, str], ...] = ()  # (file name, text content)
     discovered_days_ago: int | None = None
     case_path: tuple[str, ...] = ()  # the statuses its case has been moved through
     assignee: str | None = None  # the e-mail of the case worker it is assigned to
+    worked: bool = False  # whether its case shows a risk assessment, measures and a referral
 
 
 THREAT_TRANSCRIPT = """\
@@ -129,8 +137,9 @@ DEMO_REPORTS: dict[str, list[DemoReport]] = {
             incident_days_ago=24,
             submitted_days_ago=22,
             attachments=(("skarmdump-beskrivning.txt", THREAT_TRANSCRIPT),),
-            case_path=("acknowledged", "assessing"),
+            case_path=("acknowledged", "assessing", "measures"),
             assignee="handler@demo.varn.test",
+            worked=True,
         ),
         DemoReport(
             data=reports.ReportData(
@@ -225,8 +234,32 @@ DEMO_REPORTS: dict[str, list[DemoReport]] = {
                     "linked_decision": "Återkallat serveringstillstånd (dnr 2025/123)",
                 },
             ),
-            incident_days_ago=5,
-            submitted_days_ago=4,
+            incident_days_ago=10,
+            submitted_days_ago=9,  # not yet acknowledged: overdue, as the queue shows
+        ),
+        DemoReport(
+            data=reports.ReportData(
+                description=(
+                    "Just nu står en man utanför stadsdelsförvaltningen och skriker mitt namn. "
+                    "Han har följt efter mig från tunnelbanan och sa att han väntar tills jag "
+                    "går hem. Jag har ringt 112 och sitter inlåst på mitt rum."
+                ),
+                reporter_role="official",
+                categories=("threat",),
+                channels=("face_to_face",),
+                district="rinkeby_kista",
+                perpetrator_kind="obsessive_complainant",
+                is_acute=True,
+                police_reported="yes",
+                media_interest=True,
+                encrypted={
+                    "perpetrator_identifiers": "070-174 06 91",
+                    "location_details": "Utanför entrén till stadsdelsförvaltningen",
+                    "contact_details": "Mobil 070-174 06 55",
+                },
+            ),
+            incident_days_ago=0,
+            submitted_days_ago=25 / (24 * 60),  # 25 minutes ago: acute, not acknowledged
         ),
     ],
 }
@@ -264,6 +297,7 @@ class Command(BaseCommand):
         os.fchmod(fd, 0o600)  # also when an older file was left readable by others
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(saved, handle, ensure_ascii=False, indent=2)
+        _demo_rota()  # before the reports, so that an acute one pages the duty officer on call
         for email, demo_reports in DEMO_REPORTS.items():
             _file_demo_reports(User.objects.get(email=email), demo_reports)
         self._print(saved)
@@ -344,6 +378,8 @@ def _work_demo_case(case: Case, demo: DemoReport) -> None:
     """Move a demo report's case along, as the demo head of security and handler did."""
     if not (demo.case_path or demo.assignee):
         return
+    if demo.worked:
+        _record_demo_work(case, User.objects.get(email=demo.assignee or HANDLER))
     lead = User.objects.get(email="security-lead@demo.varn.test")
     if demo.assignee:
         case = cases.case_assign(
@@ -358,3 +394,64 @@ def _work_demo_case(case: Case, demo: DemoReport) -> None:
             reason="Återkoppling lämnad per telefon." if status == "feedback_given" else "",
             closed_reason="handled" if status == "closed" else "",
         )
+
+
+def _record_demo_work(case: Case, handler: User) -> None:
+    case_work.risk_assess(
+        case=case,
+        actor=handler,
+        targeted="family",
+        credibility="medium",
+        specificity="detailed",
+        capacity="some",
+        history="earlier",
+        imminence="none",
+        comment="Känner till bostad, bil och barnens skola. Ingen tidpunkt angiven.",
+    )
+    measure = case_work.measure_add(
+        case=case,
+        actor=handler,
+        kind="risk_talk",
+        owner=handler,
+        due_date=timezone.localdate() - timedelta(days=18),
+        details="Risksamtal med Rut om vägen hem och barnens skola.",
+    )
+    case_work.measure_update(
+        measure=measure, actor=handler, status="done", outcome="Genomfört per telefon."
+    )
+    case_work.measure_add(
+        case=case,
+        actor=handler,
+        kind="takedown",
+        owner=handler,
+        due_date=timezone.localdate() + timedelta(days=3),
+        details="Begär att Facebook tar bort inlägget och kontot.",
+    )
+    case_work.referral_record(
+        case=case,
+        actor=handler,
+        referred_on=timezone.localdate() - timedelta(days=20),
+        police_reference="5000-K123456-25",
+        restricted_access_requested=True,
+        status="investigating",
+    )
+    case_work.note_add(
+        case=case, actor=handler, text="Polisen har kontaktat Rut; ny kontakt om en vecka."
+    )
+
+
+def _demo_rota() -> None:
+    """The demo rota, unless one has been kept already."""
+    if RosterEntry.objects.exists():
+        return
+    lead = User.objects.get(email="security-lead@demo.varn.test")
+    for duty, starts, ends, email in ROTA:
+        for weekday in range(7):
+            roster.roster_entry_add(
+                actor=lead,
+                duty=duty,
+                weekday=weekday,
+                starts=starts,
+                ends=ends,
+                user=User.objects.get(email=email),
+            )
