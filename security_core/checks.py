@@ -31,4 +31,28 @@ def varn_deployment_checks(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="varn.W002",
             )
         )
+    if not settings.VARN_PAGER_WEBHOOK_URL:
+        problems.append(
+            Warning(
+                "Pages to the duty officer are only recorded, not sent.",
+                hint="Set VARN_PAGER_WEBHOOK_URL to the SMS or paging gateway.",
+                id="varn.W003",
+            )
+        )
+    elif len(settings.VARN_PAGER_WEBHOOK_SECRET) < 32:
+        problems.append(
+            Warning(
+                "Pages are sent unsigned or with a short secret.",
+                hint="Set VARN_PAGER_WEBHOOK_SECRET to at least 32 random characters.",
+                id="varn.W004",
+            )
+        )
+    if not settings.VARN_SITE_URL.startswith("https://"):
+        problems.append(
+            Warning(
+                "Links in notifications do not use https.",
+                hint="Set VARN_SITE_URL to the site's https address.",
+                id="varn.W005",
+            )
+        )
     return problems

@@ -38,6 +38,12 @@ DEPLOYMENT = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
 }
 REQUIRED = (*SECRET_NAMES, *DEPLOYMENT)
+# Not needed to start, but `check --deploy` warns without them.
+RECOMMENDED = {
+    "VARN_SITE_URL": f"https://{HOST}",
+    "VARN_PAGER_WEBHOOK_URL": "https://pager.example.se/varn",
+    "VARN_PAGER_WEBHOOK_SECRET": "s" * 40,
+}
 
 
 def _run(args: list[str], env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -87,7 +93,7 @@ def secrets(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture
 def production(secrets) -> dict[str, str]:
     """A complete production environment (``VARN_ENV`` unset: production is the default)."""
-    return {**secrets, **DEPLOYMENT}
+    return {**secrets, **DEPLOYMENT, **RECOMMENDED}
 
 
 def _assert_one_sentence_naming(result: subprocess.CompletedProcess[str], name: str) -> str:
@@ -103,7 +109,7 @@ def _assert_one_sentence_naming(result: subprocess.CompletedProcess[str], name: 
 # --- generate_secrets ------------------------------------------------------------------------
 
 
-def test_generate_secrets_prints_three_environment_lines(secrets):
+def test_generate_secrets_prints_four_environment_lines(secrets):
     assert list(secrets) == list(SECRET_NAMES)
     assert len(secrets["VARN_SECRET_KEY"]) >= 50
     ring = parse_keyring("VARN_KEYRING", secrets["VARN_KEYRING"])
@@ -320,6 +326,29 @@ def test_deployment_check_is_clean_under_production_settings(production, tmp_pat
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deployment_check_warns_while_pages_are_only_recorded_and_links_are_not_https(
+    production, tmp_path
+):
+    env = {
+        name: value
+        for name, value in production.items()
+        if name not in {"VARN_PAGER_WEBHOOK_URL", "VARN_SITE_URL"}
+    }
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+
+    assert result.returncode != 0
+    for expected in ("varn.W003", "VARN_PAGER_WEBHOOK_URL", "varn.W005", "VARN_SITE_URL"):
+        assert expected in result.stdout + result.stderr
+
+
+def test_deployment_check_warns_about_an_unsigned_pager_webhook(production, tmp_path):
+    env = {**production, "VARN_PAGER_WEBHOOK_SECRET": "short"}
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+
+    assert result.returncode != 0
+    assert "varn.W004" in result.stdout + result.stderr
 
 
 def test_deployment_check_fails_outside_production(production, tmp_path):
