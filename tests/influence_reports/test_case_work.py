@@ -274,13 +274,22 @@ def test_bad_input_is_refused_with_a_message_and_records_nothing(client, make_us
     )
 
 
+RECUSED = "recused duty officer"
+
+
 @pytest.mark.parametrize(
-    "role", [r for r in Role if r not in {Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD}]
+    "role",
+    [
+        *(r for r in Role if r not in {Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD}),
+        RECUSED,
+    ],
 )
 def test_nobody_else_can_record_case_work(client, make_user, signed_in, role):
-    user = make_user(role)
+    user = make_user(Role.DUTY_OFFICER if role == RECUSED else role)
     signed_in(client, user, verified=True)
     case = _case()
+    if role == RECUSED:
+        case_recuse(case=case, user=user, actor=user, reason="Jäv.")
     measure = case_work.measure_add(
         case=case, actor=make_user(Role.HANDLER), kind="other", owner=None, due_date=None
     )
@@ -294,6 +303,8 @@ def test_nobody_else_can_record_case_work(client, make_user, signed_in, role):
     ):
         assert client.post(url, {"text": "x"}).status_code == 404, url
     assert not CaseNote.objects.exists()
+    assert not RiskAssessment.objects.exists()
+    assert case.measures.get().status == "planned"
 
 
 def test_a_measure_of_another_case_is_not_found_through_this_one(client, make_user, signed_in):
