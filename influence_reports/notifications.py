@@ -101,13 +101,14 @@ def remind_deadlines() -> int:
     due = (
         Case.objects.exclude(status=Case.Status.CLOSED)
         .filter(due_at__lte=now + timedelta(hours=24))
-        .select_related("report")
+        .select_related("report", "assignee")
         .order_by("due_at")
     )
     by_person: dict[User, list[str]] = {}
     leads = _with_role(Role.SECURITY_LEAD)
     for case in due:
-        for person in {*leads, *([case.assignee] if case.assignee else [])}:
+        assignee = case.assignee if case.assignee and case.assignee.is_active else None
+        for person in {*leads, *([assignee] if assignee else [])}:
             by_person.setdefault(person, []).append(case.report.reference)
     today = timezone.localdate().isoformat()
     for person, references in by_person.items():

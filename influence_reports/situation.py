@@ -53,9 +53,11 @@ def situation_for(user: User) -> Situation:
     return Situation(
         now=now,
         acute_unacknowledged=list(
-            open_cases.filter(status=Case.Status.RECEIVED, report__is_acute=True).order_by(
-                "report__submitted_at"
-            )
+            open_cases.filter(
+                status=Case.Status.RECEIVED,
+                report__is_acute=True,
+                report__withdrawn_at__isnull=True,
+            ).order_by("report__submitted_at")
         ),
         overdue=list(open_cases.filter(due_at__lte=now).order_by("due_at")[:50]),
         by_category=[

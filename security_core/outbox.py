@@ -90,7 +90,7 @@ def deliver(notification_id: uuid.UUID | str) -> bool:
         # The lock makes a task and the relay (or a redelivered task) take turns: the second
         # finds the row sent and sends nothing.
         row = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("recipient")
             .filter(pk=notification_id, sent_at__isnull=True)
             .first()
@@ -127,7 +127,7 @@ def relay(*, older_than: timedelta = timedelta(seconds=30)) -> int:
     cutoff = timezone.now() - older_than
     with transaction.atomic():
         rows = list(
-            Notification.objects.select_for_update(skip_locked=True)
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("recipient")
             .filter(sent_at__isnull=True, created_at__lte=cutoff, attempts__lt=RELAY_MAX_ATTEMPTS)
             .order_by("created_at")[:RELAY_BATCH]
