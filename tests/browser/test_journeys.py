@@ -7,79 +7,19 @@ out; every page a person can reach, in Swedish and in English, has no axe-core v
 from __future__ import annotations
 
 import base64
-import os
 import re
 import struct
 import zlib
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django_otp.oath import TOTP
-from playwright.sync_api import Page, sync_playwright
 
 from security_core import services
 from security_core.roles import Role
+from tests.browser.support import assert_accessible, sign_in, switch_language
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("VARN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-AXE = Axe()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"No Chromium at {CHROMIUM}; the browser stage installs Debian's package.")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="sv-SE")
-    page = context.new_page()
-    csp_errors: list[str] = []
-    page.on(
-        "console",
-        lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    yield page
-    context.close()
-    assert not csp_errors, f"The page broke its own Content-Security-Policy: {csp_errors}"
-
-
-def assert_accessible(page: Page, label: str) -> None:
-    results = AXE.run(page)
-    assert results.violations_count == 0, f"{label}:\n{results.generate_report()}"
-
-
-def sign_in(page: Page, base: str, email: str, code: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/login/verify/"))
-    page.fill("input[name=token]", code)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/home/"))
-
-
-def switch_language(page: Page, to: str) -> None:
-    page.click(f"form.language-form button[value={to}]")
-    page.wait_for_load_state()
-    assert page.get_attribute("html", "lang") == to
 
 
 def test_handler_signs_in_with_backup_code_enrols_totp_and_signs_out(live_server, page):
