@@ -52,8 +52,11 @@ def _text_in(language: str, notification: Notification) -> tuple[str, str]:
                 "link": settings.VARN_SITE_URL + reverse("case_queue") + "?deadline=overdue",
             }
         else:
+            acute = notification.kind != Kind.NEW_REPORT or notification.urgent
             body = _("Open the case queue to act on it: %(link)s") % {
-                "link": settings.VARN_SITE_URL + reverse("case_queue") + "?acute=on",
+                "link": settings.VARN_SITE_URL
+                + reverse("case_queue")
+                + ("?acute=on" if acute else "?status=received&sort=newest"),
             }
     return subject, body
 
