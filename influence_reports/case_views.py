@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from influence_reports import deadlines, selectors
@@ -30,7 +30,7 @@ from influence_reports.forms import (
     RiskAssessmentForm,
     TransitionForm,
 )
-from influence_reports.models import Case
+from influence_reports.models import Case, CaseEvent
 from influence_reports.services import case_work, reading
 from influence_reports.services import cases as case_services
 from influence_reports.views import facts_of, readable_attachments
@@ -78,7 +78,17 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         facts = facts_of(report)
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
-    events = [(event, _opened(event, "reason")) for event in case.events.all()]
+    # Why someone stood aside may be private (a relative, a neighbour): only the head of
+    # security reads it; others see that they did.
+    events = [
+        (
+            event,
+            _opened(event, "reason")
+            if event.kind != CaseEvent.Kind.RECUSED or permissions.can_assign_cases(user)
+            else "",
+        )
+        for event in case.events.all()
+    ]
     assessments = [(a, _opened(a, "comment")) for a in case.risk_assessments.all()]
     measures = [
         (m, _opened(m, "details"), _opened(m, "outcome"), MeasureUpdateForm(prefix=str(m.pk)))
@@ -162,7 +172,7 @@ def _refused_or_done(request: HttpRequest, case_id: uuid.UUID, done: str) -> Htt
     return redirect("case_detail", case_id=case_id)
 
 
-@sensitive_post_parameters("reason")
+@sensitive_post_parameters()
 @require_POST
 def case_transition(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     user = _case_worker(request)
@@ -214,7 +224,7 @@ def case_assign(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters("reason")
+@sensitive_post_parameters()
 @require_POST
 def case_recuse(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Stand aside from a case (or, as head of security, record that someone does)."""
@@ -240,6 +250,7 @@ def case_recuse(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
+@sensitive_variables()
 def _record(
     request: HttpRequest,
     case_id: uuid.UUID,
@@ -264,7 +275,7 @@ def _record(
     return _refused_or_done(request, case.pk, done)
 
 
-@sensitive_post_parameters("comment")
+@sensitive_post_parameters()
 @require_POST
 def case_assess(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return _record(
@@ -276,7 +287,7 @@ def case_assess(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters("details")
+@sensitive_post_parameters()
 @require_POST
 def case_measure_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return _record(
@@ -289,7 +300,7 @@ def case_measure_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters("outcome")
+@sensitive_post_parameters()
 @require_POST
 def measure_update(request: HttpRequest, case_id: uuid.UUID, measure_id: uuid.UUID) -> HttpResponse:
     def run(case: Case, user: User, data: dict[str, Any]) -> object:
@@ -308,7 +319,7 @@ def measure_update(request: HttpRequest, case_id: uuid.UUID, measure_id: uuid.UU
     )
 
 
-@sensitive_post_parameters("police_reference")
+@sensitive_post_parameters()
 @require_POST
 def case_referral_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return _record(
@@ -320,7 +331,7 @@ def case_referral_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters("police_reference")
+@sensitive_post_parameters()
 @require_POST
 def referral_update(
     request: HttpRequest, case_id: uuid.UUID, referral_id: uuid.UUID
@@ -341,7 +352,7 @@ def referral_update(
     )
 
 
-@sensitive_post_parameters("text")
+@sensitive_post_parameters()
 @require_POST
 def case_note_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return _record(
@@ -353,6 +364,7 @@ def case_note_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters()
 @require_POST
 def case_link_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     def run(case: Case, user: User, data: dict[str, Any]) -> object:

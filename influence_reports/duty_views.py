@@ -29,7 +29,7 @@ def _on_duty(request: HttpRequest) -> User:
 def _rota_people() -> object:
     return User.objects.filter(
         is_active=True,
-        role__in=[Role.DUTY_OFFICER, Role.SECURITY_LEAD, Role.HANDLER, Role.COMMUNICATIONS],
+        role__in=[Role.DUTY_OFFICER, Role.SECURITY_LEAD, Role.COMMUNICATIONS],
     ).order_by("display_name", "email")
 
 

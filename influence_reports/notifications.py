@@ -21,6 +21,9 @@ Kind = Notification.Kind
 EMAIL = Notification.Channel.EMAIL
 PAGER = Notification.Channel.PAGER
 ESCALATE_AFTER = timedelta(minutes=15)
+# Older acute reports were escalated when they were fresh (or came in before Värn paged
+# anyone, as on the first deploy); paging about them again would bury the new ones.
+ESCALATE_WITHIN = timedelta(hours=24)
 
 
 def _with_role(role: Role) -> list[User]:
@@ -78,6 +81,7 @@ def escalate_unacknowledged_acute() -> int:
         report__is_acute=True,
         report__withdrawn_at__isnull=True,
         report__submitted_at__lte=timezone.now() - ESCALATE_AFTER,
+        report__submitted_at__gte=timezone.now() - ESCALATE_WITHIN,
     ).select_related("report")
     leads = _with_role(Role.SECURITY_LEAD)
     escalated = 0
@@ -100,7 +104,7 @@ def remind_deadlines() -> int:
     now = timezone.now()
     due = (
         Case.objects.exclude(status=Case.Status.CLOSED)
-        .filter(due_at__lte=now + timedelta(hours=24))
+        .filter(due_at__lte=now + timedelta(hours=24), report__withdrawn_at__isnull=True)
         .select_related("report", "assignee")
         .order_by("due_at")
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from influence_reports.deadlines import STOCKHOLM
 from influence_reports.models import RosterEntry
+from security_core import permissions
 from security_core.models import User
 from security_core.roles import Role
 
@@ -33,7 +34,11 @@ def on_call(duty: str, *, at: datetime | None = None) -> QuerySet[User]:
     )
     overnight = Q(weekday=yesterday, starts__gte=F("ends"), ends__gt=moment)
     entries = RosterEntry.objects.filter(Q(duty=duty) & (same_day | overnight))
-    users = User.objects.filter(is_active=True, roster_entries__in=entries).distinct()
+    # Today's role, not the one held when the slot was added: someone moved to another role
+    # is no longer paged, and the fallback then reaches those who hold the duty's role.
+    users = User.objects.filter(
+        is_active=True, role__in=permissions.DUTY_ROLES[duty], roster_entries__in=entries
+    ).distinct()
     if users.exists():
         return users
     return User.objects.filter(is_active=True, role=_FALLBACK_ROLE[RosterEntry.Duty(duty)])

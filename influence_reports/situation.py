@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 
 from influence_reports import choices, elections, roster, selectors
 from influence_reports.models import Case, ReportTag, RosterEntry
-from security_core.models import User
+from security_core.models import Notification, User
+
+NOTIFICATION_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class Situation:
     next_election: elections.ElectionPeriod | None
     tib: list[User]
     kib: list[User]
+    waiting_notifications: int  # not sent 5 minutes after they were due: a channel is down
+    oldest_waiting: datetime | None
 
 
 def _counts(
@@ -75,4 +80,12 @@ def situation_for(user: User) -> Situation:
         next_election=elections.next_period_after(today),
         tib=list(roster.on_call(RosterEntry.Duty.TIB, at=now)),
         kib=list(roster.on_call(RosterEntry.Duty.KIB, at=now)),
+        **_waiting(now),
     )
+
+
+def _waiting(now: datetime) -> dict[str, Any]:
+    stuck = Notification.objects.filter(
+        sent_at__isnull=True, created_at__lte=now - NOTIFICATION_GRACE
+    ).aggregate(count=Count("pk"), oldest=Min("created_at"))
+    return {"waiting_notifications": stuck["count"], "oldest_waiting": stuck["oldest"]}

@@ -8,6 +8,30 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 
+@register(Tags.security)
+def varn_key_separation(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """The keys must differ: the blind-index key must not open anything, nor the audit key."""
+    keys = {
+        "VARN_BLIND_INDEX_KEY": settings.VARN_BLIND_INDEX_KEY,
+        "VARN_AUDIT_KEY": settings.VARN_AUDIT_KEY,
+        **{f"VARN_KEYRING ({key_id})": key for key_id, key in settings.VARN_KEYRING.items()},
+        "VARN_SECRET_KEY": settings.SECRET_KEY.encode(),
+    }
+    seen: dict[bytes, str] = {}
+    problems: list[Any] = []
+    for name, key in keys.items():
+        if key in seen:
+            problems.append(
+                Error(
+                    f"{name} is the same key as {seen[key]}.",
+                    hint="Give each secret its own random value (manage.py generate_secrets).",
+                    id="varn.E003",
+                )
+            )
+        seen.setdefault(key, name)
+    return problems
+
+
 @register(Tags.security, deploy=True)
 def varn_deployment_checks(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     problems: list[Any] = []
@@ -37,6 +61,14 @@ def varn_deployment_checks(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 "Pages to the duty officer are only recorded, not sent.",
                 hint="Set VARN_PAGER_WEBHOOK_URL to the SMS or paging gateway.",
                 id="varn.W003",
+            )
+        )
+    elif not settings.VARN_PAGER_WEBHOOK_URL.startswith("https://"):
+        problems.append(
+            Warning(
+                "Pages would go to the gateway unencrypted.",
+                hint="Give VARN_PAGER_WEBHOOK_URL an https address.",
+                id="varn.W006",
             )
         )
     elif len(settings.VARN_PAGER_WEBHOOK_SECRET) < 32:

@@ -308,6 +308,7 @@ class AccessEntry(models.Model):
 
     class Purpose(models.TextChoices):
         VIEW_REPORT = "view_report", _("viewed a report")
+        VIEW_CASE = "view_case", _("opened a case (notes, assessments, measures, referrals)")
         DOWNLOAD_ATTACHMENT = "download_attachment", _("downloaded a file")
 
     id = models.BigAutoField(primary_key=True)
@@ -366,8 +367,9 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=100, blank=True)
+    retry_at = models.DateTimeField(_("next try"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -92,6 +92,17 @@ class RecordingPager:
         )
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A gateway that redirects is misconfigured: following it would turn the POST into a
+    GET elsewhere, carrying the signature and idempotency headers to another host."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class WebhookPager:
     """Production: POST the page as JSON to an SMS or paging gateway.
 
@@ -102,8 +113,9 @@ class WebhookPager:
 
     def send(self, notification: Notification, text: str) -> None:
         url: str = settings.VARN_PAGER_WEBHOOK_URL
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("VARN_PAGER_WEBHOOK_URL must be an http(s) URL.")
+        allowed = ("https://",) if settings.VARN_ENV == "production" else ("https://", "http://")
+        if not url.startswith(allowed):
+            raise ValueError("VARN_PAGER_WEBHOOK_URL must be an https URL.")
         payload = json.dumps(
             {
                 "id": str(notification.pk),
@@ -124,8 +136,9 @@ class WebhookPager:
                 "X-Varn-Signature": f"sha256={signature}",
             },
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
-            if response.status >= 300:
+        # A 3xx is not followed (urllib then raises HTTPError): only a 2xx marks it sent.
+        with _OPENER.open(request, timeout=10) as response:  # nosec B310 - scheme checked
+            if not 200 <= response.status < 300:
                 raise OSError(f"pager gateway answered {response.status}")
 
 

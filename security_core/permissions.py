@@ -74,6 +74,18 @@ def can_use_admin(user: Any) -> bool:
     return can_manage_accounts(user) or can_read_audit_trail(user)
 
 
+# Who may stand on the on-call rota for each duty: the duty officer's pages go to those who
+# can act on escalations; the communications officer's to the communicators.
+DUTY_ROLES: dict[str, frozenset[Role]] = {
+    "tib": frozenset({Role.DUTY_OFFICER, Role.SECURITY_LEAD}),
+    "kib": frozenset({Role.COMMUNICATIONS}),
+}
+
+
+def can_take_duty(user: Any, duty: str) -> bool:
+    return _role(user) in DUTY_ROLES.get(duty, frozenset())
+
+
 def can_edit_roster(user: Any) -> bool:
     return _role(user) == Role.SECURITY_LEAD
 

@@ -27,7 +27,7 @@ from security_core.models import User
 def _locked_for(case: Case, actor: User) -> Case:
     # Locking the case serialises the work recorded on it with its transitions, so that,
     # say, a risk level and a closing cannot interleave into a closed case marked acute.
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
     if not permissions.can_work_case(actor, locked):
         raise CaseActionRefused(_("You may not work this case."))
     return locked
@@ -102,8 +102,11 @@ def measure_update(
     """Mark a measure done or cancelled (or planned again), with its outcome."""
     _locked_for(measure.case, actor)
     locked = ProtectiveMeasure.objects.select_for_update().get(pk=measure.pk)
+    if status == ProtectiveMeasure.Status.PLANNED:
+        locked.completed_at = None
+    elif status != locked.status or locked.completed_at is None:
+        locked.completed_at = timezone.now()  # when it was done or cancelled, kept on edits
     locked.status = status
-    locked.completed_at = None if status == ProtectiveMeasure.Status.PLANNED else timezone.now()
     locked.outcome = outcome.strip()
     locked.save()
     return locked
@@ -158,12 +161,21 @@ def note_add(*, case: Case, actor: User, text: str) -> CaseNote:
 @transaction.atomic
 def case_link(*, case: Case, other: Case, actor: User) -> CaseLink:
     """Link two cases; the actor must be able to work both (no link reveals a case)."""
-    _locked_for(case, actor)
-    if not permissions.can_work_case(actor, Case.objects.get(pk=other.pk)):
-        raise CaseActionRefused(_("No such case."))
     if other.pk == case.pk:
         raise CaseActionRefused(_("A case cannot be linked to itself."))
+    # Both cases locked, always in the same order, so two people linking the same pair
+    # from either side wait for each other instead of deadlocking.
     first, second = sorted((case, other), key=lambda c: str(c.pk))
+    locked = {
+        row.pk: row
+        for row in Case.objects.select_for_update(no_key=True)
+        .filter(pk__in=[first.pk, second.pk])
+        .order_by("pk")
+    }
+    if len(locked) != 2 or not all(
+        permissions.can_work_case(actor, row) for row in locked.values()
+    ):
+        raise CaseActionRefused(_("No such case."))
     try:
         with transaction.atomic():
             return CaseLink.objects.create(from_case=first, to_case=second, created_by=actor)

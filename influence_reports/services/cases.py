@@ -38,7 +38,9 @@ def case_open(*, report: Report) -> Case:
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().get(pk=case.pk)
+    # FOR NO KEY UPDATE: serialises the writers of a case without blocking the inserts that
+    # merely refer to it (access entries, notes, audit entries).
+    return Case.objects.select_for_update(no_key=True).get(pk=case.pk)
 
 
 @transaction.atomic
@@ -148,9 +150,11 @@ def case_recuse(*, case: Case, user: User, actor: User, reason: str) -> Recusal:
         raise CaseActionRefused(_("The head of security sees every case and cannot recuse."))
     if not reason.strip():
         raise CaseActionRefused(_("Say what the conflict of interest is."))
-    recusal, _created = Recusal.objects.get_or_create(
+    recusal, created = Recusal.objects.get_or_create(
         case=locked, user=user, defaults={"recorded_by": actor}
     )
+    if not created:
+        return recusal  # recorded already; nothing new to tell the history
     if locked.assignee_id == user.pk:
         locked.assignee = None
         locked.save(update_fields=["assignee", "updated_at"])

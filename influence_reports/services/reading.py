@@ -12,7 +12,7 @@ from influence_reports.models import Attachment, Case, Report
 from security_core.models import AccessEntry, User
 
 
-def _record(*, actor: User, obj: Report | Attachment, purpose: AccessEntry.Purpose) -> None:
+def _record(*, actor: User, obj: Report | Attachment | Case, purpose: AccessEntry.Purpose) -> None:
     AccessEntry.objects.create(
         actor=actor, object_type=obj._meta.label_lower, object_id=str(obj.pk), purpose=purpose
     )
@@ -32,6 +32,7 @@ def case_open_for_work(*, actor: User, case_id: uuid.UUID | str) -> Case:
     (404 if the case is not theirs to see)."""
     case = selectors.visible_case(user=actor, case_id=case_id)
     _record(actor=actor, obj=case.report, purpose=AccessEntry.Purpose.VIEW_REPORT)
+    _record(actor=actor, obj=case, purpose=AccessEntry.Purpose.VIEW_CASE)
     return case
 
 

@@ -25,6 +25,7 @@ from influence_reports.models import (
     new_reference,
 )
 from influence_reports.services.cases import case_open
+from security_core.crypto import DecryptionError
 from security_core.models import DataKey, User
 
 
@@ -159,17 +160,47 @@ def report_submit(
     return report
 
 
+PERPETRATOR_FIELDS = ("perpetrator_identifiers", "perpetrator_details")
+
+
 def _index_identifiers(case: Case, data: ReportData) -> None:
     """Blind indexes of the identifiers the reporter gave for the perpetrator (the reporter's
     own contact details are not read)."""
-    text = "\n".join(
-        data.encrypted.get(name) or ""
-        for name in ("perpetrator_identifiers", "perpetrator_details")
-    )
+    _index_text(case, "\n".join(data.encrypted.get(name) or "" for name in PERPETRATOR_FIELDS))
+
+
+def _index_text(case: Case, text: str) -> None:
     PerpetratorIdentifier.objects.bulk_create(
         PerpetratorIdentifier(case=case, kind=kind, digest=identifiers.blind_index(kind, value))
         for kind, value in sorted(identifiers.extract(text))
     )
+
+
+def identifier_index_rebuild(*, batch_size: int = 200) -> int:
+    """Rebuild every case's blind indexes from its report (after ``VARN_BLIND_INDEX_KEY`` is
+    replaced, or for reports filed before indexing existed); returns how many cases. Each
+    batch is its own transaction; a report that does not open keeps its old indexes."""
+    done = 0
+    after = None
+    while True:
+        cases = Case.objects.select_related("report__data_key").order_by("pk")
+        if after is not None:
+            cases = cases.filter(pk__gt=after)
+        batch = list(cases[:batch_size])
+        if not batch:
+            return done
+        with transaction.atomic():
+            for case in batch:
+                try:
+                    text = "\n".join(
+                        getattr(case.report, name) or "" for name in PERPETRATOR_FIELDS
+                    )
+                except DecryptionError:
+                    continue
+                PerpetratorIdentifier.objects.filter(case=case).delete()
+                _index_text(case, text)
+                done += 1
+        after = batch[-1].pk
 
 
 class EvidenceRefused(Exception):

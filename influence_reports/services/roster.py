@@ -11,12 +11,6 @@ from influence_reports.models import RosterEntry
 from influence_reports.services.cases import CaseActionRefused
 from security_core import permissions
 from security_core.models import User
-from security_core.roles import Role
-
-_ROLE_FOR_DUTY = {
-    RosterEntry.Duty.TIB: {Role.DUTY_OFFICER, Role.SECURITY_LEAD, Role.HANDLER},
-    RosterEntry.Duty.KIB: {Role.COMMUNICATIONS},
-}
 
 
 @transaction.atomic
@@ -25,7 +19,7 @@ def roster_entry_add(
 ) -> RosterEntry:
     if not permissions.can_edit_roster(actor):
         raise CaseActionRefused(_("Only the head of security may change the rota."))
-    if user.role not in _ROLE_FOR_DUTY[RosterEntry.Duty(duty)] or not user.is_active:
+    if not permissions.can_take_duty(user, duty):
         raise CaseActionRefused(_("That person cannot take this duty."))
     if starts == ends:
         raise CaseActionRefused(_("A slot must start and end at different times."))

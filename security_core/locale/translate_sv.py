@@ -693,12 +693,19 @@ SV: dict[str, str] = {
     "The case %(references)s may draw media interest (%(urgency)s). Contact the head of security for what may be said.": "Ärendet %(references)s kan väcka mediaintresse (%(urgency)s). Kontakta säkerhetschefen om vad som får sägas.",
     "Cases: %(references)s. Open the queue: %(link)s": "Ärenden: %(references)s. Öppna ärendekön: %(link)s",
     "Open the case queue to act on it: %(link)s": "Öppna ärendekön för att agera: %(link)s",
+    "The oldest has waited since %(since)s: e-mail or the SMS gateway is failing, and Värn keeps trying. Check acute cases in the queue yourself.": "Den äldsta har väntat sedan %(since)s: e-posten eller sms-tjänsten fungerar inte, och Värn fortsätter att försöka. Kontrollera själv akuta ärenden i ärendekön.",
+    "opened a case (notes, assessments, measures, referrals)": "öppnade ett ärende (anteckningar, bedömningar, åtgärder, polisanmälningar)",
+    "next try": "nästa försök",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {
     "You have %(counter)s unused backup code.": (
         "Du har %(counter)s oanvänd reservkod.",
         "Du har %(counter)s oanvända reservkoder.",
+    ),
+    "%(count)s notification has not been sent yet.": (
+        "%(count)s avisering har inte skickats än.",
+        "%(count)s aviseringar har inte skickats än.",
     ),
     "%(count)s other case names the same identifier (e-mail, phone number, handle or "
     "organisation number):": (

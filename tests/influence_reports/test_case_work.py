@@ -358,3 +358,47 @@ def test_the_case_page_costs_the_same_queries_however_much_work_it_holds(
             assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_opening_a_case_records_reading_the_report_and_the_case(client, make_user, signed_in):
+    from security_core.models import AccessEntry
+
+    handler = _worker_client(client, make_user, signed_in)
+    case = _case()
+    assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+    entries = set(AccessEntry.objects.filter(actor=handler).values_list("purpose", "object_id"))
+    assert entries == {("view_report", str(case.report.pk)), ("view_case", str(case.pk))}
+
+
+def test_why_someone_stood_aside_is_shown_to_the_head_of_security_only(
+    client, make_user, signed_in
+):
+    case = _case()
+    recused = make_user(Role.HANDLER)
+    case_recuse(case=case, user=recused, actor=recused, reason="Han är min svåger.")
+    lead = make_user(Role.SECURITY_LEAD)
+    case_recuse(case=case, user=recused, actor=lead, reason="Igen.")  # recorded once
+    assert case.events.filter(kind="recused").count() == 1
+
+    _worker_client(client, make_user, signed_in, role=Role.DUTY_OFFICER)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert recused.email in page
+    assert "svåger" not in page
+
+    _worker_client(client, make_user, signed_in, role=Role.SECURITY_LEAD)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "Han är min svåger." in page
+
+
+def test_completing_a_measure_keeps_the_time_it_was_done_through_later_edits(make_user):
+    handler = make_user(Role.HANDLER)
+    measure = case_work.measure_add(
+        case=_case(), actor=handler, kind="other", owner=None, due_date=None
+    )
+    done = case_work.measure_update(measure=measure, actor=handler, status="done", outcome="")
+    edited = case_work.measure_update(
+        measure=done, actor=handler, status="done", outcome="Lade till utfallet."
+    )
+    assert edited.completed_at == done.completed_at
+    planned = case_work.measure_update(measure=edited, actor=handler, status="planned", outcome="")
+    assert planned.completed_at is None

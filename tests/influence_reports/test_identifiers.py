@@ -3,6 +3,8 @@ cases without revealing a case the viewer may not see."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -33,6 +35,15 @@ pytestmark = pytest.mark.django_db
         ("personnummer 850101-1234", set()),  # not an organisation number, nor a phone
         ("Han var ungefär 40 år och bar en blå jacka.", set()),
         ("Mötet 2026-09-13 kl 18", set()),
+        ("0701234567", {(Kind.PHONE, "+46701234567")}),
+        ("+46 (0)70-123 45 67", {(Kind.PHONE, "+46701234567")}),
+        ("0721234567 eller 072-123 45 67", {(Kind.PHONE, "+46721234567")}),
+        ("06/01/2024 och 01-05-2024 och 13.09.2026", set()),
+        ("facebook.com/profile.php?id=1000123", {(Kind.HANDLE, "id:1000123")}),
+        ("youtube.com/watch?v=abc och facebook.com/groups/x", set()),
+        ("netflix.com/browse", set()),
+        ("@Åsa_Örn", {(Kind.HANDLE, "åsa_örn")}),
+        ("050101-1234 och 19850101-1234", set()),  # personal identity numbers
     ],
 )
 def test_identifiers_are_found_and_normalised(text, expected):
@@ -94,3 +105,32 @@ def test_a_case_the_viewer_may_not_see_is_neither_counted_nor_linked(client, mak
     page = client.get(reverse("case_detail", args=[first.pk])).content.decode()
     assert "nämner samma identitet" not in page
     assert hidden.report.reference not in page
+
+
+def test_rebuilding_the_index_under_a_new_key_makes_cases_match_again(settings):
+    from django.core.management import call_command
+
+    first = _file("Skrev från 070-555 55 55")
+    second = _file("+46 70 555 55 55")
+    settings.VARN_BLIND_INDEX_KEY = b"n" * 32  # the key is replaced
+    third = _file("0705555555")  # indexed under the new key, the others not yet
+    digests = dict(PerpetratorIdentifier.objects.values_list("case_id", "digest"))
+    assert digests[third.pk] != digests[first.pk] == digests[second.pk]
+
+    output = io.StringIO()
+    call_command("rebuild_identifier_index", batch_size=2, stdout=output)
+
+    assert output.getvalue().strip() == "Rebuilt the identifier indexes of 3 cases."
+
+    assert PerpetratorIdentifier.objects.count() == 3
+    assert len(set(PerpetratorIdentifier.objects.values_list("digest", flat=True))) == 1
+
+
+def test_the_keys_must_differ(settings):
+    from security_core.checks import varn_key_separation
+
+    assert varn_key_separation() == []
+    settings.VARN_BLIND_INDEX_KEY = settings.VARN_AUDIT_KEY
+    problems = varn_key_separation()
+    assert [problem.id for problem in problems] == ["varn.E003"]
+    assert "VARN_AUDIT_KEY" in problems[0].msg

@@ -283,8 +283,12 @@ def test_a_failing_channel_leaves_the_row_pending_and_a_later_relay_sends_it_onc
     assert str(failure.value) == "OSError"
     row.refresh_from_db()
     assert (row.sent_at, row.attempts, row.last_error) == (None, 1, "OSError")
+    assert row.retry_at is not None
+    assert row.retry_at > timezone.now()  # backing off: the next relay leaves it
     assert mail.outbox == []
+    assert outbox.relay(older_than=timedelta(0)) == 0
 
+    Notification.objects.filter(pk=row.pk).update(retry_at=timezone.now())  # time passes
     assert outbox.relay(older_than=timedelta(0)) == 1
     row.refresh_from_db()
     assert row.sent_at is not None
@@ -452,8 +456,9 @@ def _at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 def test_on_call_reads_the_rota_in_stockholm_wall_clock_time(
     make_user, weekday, starts, ends, moment, covered
 ):
-    # A handler on the TiB rota: the fallback (every duty officer) never includes them.
-    on_rota = make_user(Role.HANDLER)
+    # The head of security on the TiB rota: the fallback (every duty officer) never
+    # includes them.
+    on_rota = make_user(Role.SECURITY_LEAD)
     officer = make_user(Role.DUTY_OFFICER)
     _slot(on_rota, TIB, weekday, starts, ends)
 
@@ -463,7 +468,8 @@ def test_on_call_reads_the_rota_in_stockholm_wall_clock_time(
 
 
 def test_on_call_skips_inactive_people_and_falls_back_to_everyone_with_the_role(make_user):
-    active, retired = make_user(Role.HANDLER), make_user(Role.HANDLER, is_active=False)
+    active = make_user(Role.SECURITY_LEAD)
+    retired = make_user(Role.SECURITY_LEAD, is_active=False)
     officers = {make_user(Role.DUTY_OFFICER), make_user(Role.DUTY_OFFICER)}
     make_user(Role.DUTY_OFFICER, is_active=False)
     press = {make_user(Role.COMMUNICATIONS), make_user(Role.COMMUNICATIONS)}
@@ -474,6 +480,20 @@ def test_on_call_skips_inactive_people_and_falls_back_to_everyone_with_the_role(
     _slot(active, TIB, 0, time(8), time(17))
     assert set(roster.on_call(TIB, at=monday_noon)) == {active}
     assert set(roster.on_call(KIB, at=monday_noon)) == press  # nobody on the KiB rota
+
+
+def test_someone_whose_role_changed_is_no_longer_paged_and_the_fallback_reaches_the_duty(
+    make_user,
+):
+    moved, officer = make_user(Role.DUTY_OFFICER), make_user(Role.DUTY_OFFICER)
+    monday_noon = _at(3, 23, 12)
+    _slot(moved, TIB, 0, time(8), time(17))
+    assert set(roster.on_call(TIB, at=monday_noon)) == {moved}
+
+    moved.role = Role.REPORTER
+    moved.save()
+
+    assert set(roster.on_call(TIB, at=monday_noon)) == {officer}
 
 
 # --- The rota pages ------------------------------------------------------------------------
@@ -590,7 +610,7 @@ def test_the_situation_page_shows_what_to_act_on_and_what_came_in(staff, signed_
     Case.objects.filter(report=overdue).update(due_at=now - timedelta(days=1))
     _file(categories=["harassment"], submitted_at=now - timedelta(days=3))
     _file(categories=["violence"], submitted_at=now - timedelta(days=10))
-    _always_on_call(staff["handler"], TIB)
+    _always_on_call(staff["lead"], TIB)
     _always_on_call(staff["kib"], KIB)
     settings.VARN_ELECTIONS = [timezone.localdate() + timedelta(days=30)]
 
@@ -606,9 +626,9 @@ def test_the_situation_page_shows_what_to_act_on_and_what_came_in(staff, signed_
     assert "2 in the last 24 hours, 3 in the last 7 days" in page
     polling_day = (timezone.localdate() + timedelta(days=30)).isoformat()
     assert f"Yes: the election of {polling_day}" in page
-    assert staff["handler"].email in page
+    assert staff["lead"].email in page
     assert staff["kib"].email in page
-    for absent in ("tib2", "kib2", "handler2"):
+    for absent in ("tib2", "kib2", "handler", "handler2"):
         assert staff[absent].email not in page
     assert CANARY not in page
 
@@ -639,3 +659,106 @@ def test_a_recused_duty_officer_does_not_see_the_case_on_the_situation_page(staf
     lead_page = _situation(_client(staff["lead"], signed_in))
     assert conflicted.reference in lead_page
     assert other.reference in lead_page
+
+
+def test_urgent_rows_are_retried_for_as_long_as_the_channel_fails(staff):
+    with transaction.atomic():
+        [row] = outbox.enqueue(
+            kind=Notification.Kind.ACUTE_REPORT,
+            recipients=[staff["tib"]],
+            channels=[Notification.Channel.EMAIL],
+            references=["VN-TEST-0001"],
+            urgent=True,
+            dedupe="never-gives-up",
+        )
+    Notification.objects.filter(pk=row.pk).update(
+        attempts=500, created_at=timezone.now() - timedelta(days=1)
+    )
+    assert outbox.relay() == 1  # after 500 failures it is still tried, and now it goes
+    row.refresh_from_db()
+    assert row.sent_at is not None
+
+
+def test_backoff_is_capped_shorter_for_urgent_rows():
+    urgent = Notification(urgent=True, attempts=20)
+    ordinary = Notification(urgent=False, attempts=20)
+    assert outbox._backoff(urgent) == timedelta(minutes=5)
+    assert outbox._backoff(ordinary) == timedelta(hours=1)
+    assert outbox._backoff(Notification(urgent=True, attempts=1)) == timedelta(minutes=1)
+
+
+def test_a_recipient_deactivated_meanwhile_is_sent_nothing(staff):
+    with transaction.atomic():
+        [row] = outbox.enqueue(
+            kind=Notification.Kind.NEW_REPORT,
+            recipients=[staff["handler"]],
+            channels=[Notification.Channel.EMAIL],
+            references=["VN-TEST-0002"],
+            dedupe="deactivated",
+        )
+    staff["handler"].is_active = False
+    staff["handler"].save()
+    assert outbox.deliver(row.pk) is True
+    row.refresh_from_db()
+    assert row.sent_at is not None
+    assert row.last_error == "recipient inactive"
+    assert mail.outbox == []
+
+
+def test_the_situation_page_warns_when_notifications_wait(staff, signed_in):
+    with transaction.atomic():
+        outbox.enqueue(
+            kind=Notification.Kind.ACUTE_REPORT,
+            recipients=[staff["tib"], staff["lead"]],
+            channels=[Notification.Channel.PAGER],
+            references=["VN-TEST-0003"],
+            urgent=True,
+            dedupe="stuck",
+        )
+    assert "have not been sent yet" not in _situation(_client(staff["tib"], signed_in))
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+    assert "2 notifications have not been sent yet" in _situation(_client(staff["tib"], signed_in))
+
+
+def test_the_pager_gateway_must_answer_2xx_and_a_redirect_is_not_followed(staff, settings):
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(302 if self.path == "/moved" else 202)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    settings.VARN_PAGER_BACKEND = "security_core.notify.WebhookPager"
+    settings.VARN_PAGER_WEBHOOK_SECRET = "s" * 40
+    try:
+        with transaction.atomic():
+            [row] = outbox.enqueue(
+                kind=Notification.Kind.ACUTE_REPORT,
+                recipients=[staff["tib"]],
+                channels=[Notification.Channel.PAGER],
+                references=["VN-TEST-0004"],
+                urgent=True,
+                dedupe="gateway",
+            )
+        settings.VARN_PAGER_WEBHOOK_URL = base + "/moved"
+        with pytest.raises(outbox.DeliveryFailed):
+            outbox.deliver(row.pk)
+        assert hits == ["/moved"]  # /elsewhere was never asked
+        settings.VARN_PAGER_WEBHOOK_URL = base + "/page"
+        assert outbox.deliver(row.pk) is True
+        assert hits == ["/moved", "/page"]
+    finally:
+        server.shutdown()

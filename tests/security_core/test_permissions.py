@@ -72,7 +72,13 @@ def test_matrix_covers_every_role_and_every_public_predicate():
         if (name.startswith(("can_", "is_")) or name == "requires_second_factor")
         and callable(getattr(permissions, name))
     }
-    assert public == {*EXPECTED, *OBJECT_PREDICATES, *CASE_PREDICATES, "requires_second_factor"}
+    assert public == {
+        *EXPECTED,
+        *OBJECT_PREDICATES,
+        *CASE_PREDICATES,
+        *DUTY_PREDICATES,
+        "requires_second_factor",
+    }
 
 
 # Object-level actions on a report, for its own reporter, another reporter and every staff
@@ -80,6 +86,8 @@ def test_matrix_covers_every_role_and_every_public_predicate():
 OBJECT_PREDICATES = ("can_read_report", "can_add_evidence", "can_withdraw_report")
 # Predicates of a case; tests/influence_reports/test_cases.py runs them against every role.
 CASE_PREDICATES = ("can_work_case", "is_recused")
+# can_take_duty(user, duty) is run against every role in test_notifications.py.
+DUTY_PREDICATES = ("can_take_duty",)
 OWN, OTHERS = "own reporter", "another reporter"
 OBJECT_EXPECTED: dict[str, dict[Any, bool]] = {
     "can_read_report": {
