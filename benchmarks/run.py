@@ -158,6 +158,7 @@ def submission(results: list[bool]) -> None:
     from influence_reports.services.reports import report_submit
     from security_core.audit import audited_fields
     from security_core.encryption import EncryptedModel, EncryptedTextField
+    from security_core.models import User
     from tests.factories import UserFactory
 
     # The baseline stores the same columns as a report, every one of them in clear: each
@@ -207,7 +208,10 @@ def submission(results: list[bool]) -> None:
 
         class Meta:
             app_label = "benchmarks_plain"
-            indexes = [models.Index(fields=["status", "due_at"])]
+            indexes = [
+                models.Index(fields=["status", "due_at"]),
+                models.Index(fields=["status", "id"]),
+            ]
 
     class PlainIdentifier(models.Model):  # noqa: DJ008 - a benchmark baseline
         """The perpetrator identifiers a report names, kept in clear (ours: blind indexes)."""
@@ -287,6 +291,8 @@ def submission(results: list[bool]) -> None:
         submitted_at = row.submitted_at  # type: ignore[attr-defined]
         due = deadlines.acknowledge_by(submitted_at=submitted_at, is_acute=data.is_acute)
         case = PlainCase._default_manager.create(report=row, acknowledge_by=due, due_at=due)
+        # Whom to tell: nobody here (no case worker exists yet), but it is looked up.
+        list(User.objects.filter(is_active=True, role="handler"))
         named = "\n".join(
             data.encrypted.get(name) or ""
             for name in ("perpetrator_identifiers", "perpetrator_details")
@@ -433,6 +439,12 @@ class _CaseFiller:
             with transaction.atomic():
                 self._batch(size, shared_digest if done == 0 else None, links if done == 0 else 0)
             done += size
+        if connection.vendor == "postgresql":
+            # In service, autovacuum gathers statistics within a minute of such a load; here
+            # it would race the measurement, so they are gathered now. (SQLite has none
+            # unless someone runs ANALYZE, and Django never does: it is measured without.)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
 
     def _batch(self, size: int, shared_digest: str | None, links: int) -> None:
         import hashlib
@@ -684,6 +696,7 @@ def case_pages(results: list[bool]) -> None:
 
 def main() -> int:
     setup_test_environment()
+    database_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     from django.conf import settings
 
@@ -691,7 +704,11 @@ def main() -> int:
     from tests.conftest import sign_in
     from tests.factories import UserFactory
 
-    results = []
+    results: list[bool] = []
+    # First, while no case worker exists: a submission also notifies the handlers (through
+    # the outbox, after commit), which is not the hardening this measure is about, and
+    # which a plaintext application would do alike.
+    submission(results)
 
     # 1. Sealing a field under its record's data key against bare AES-256-GCM with that key.
     secret = os.urandom(64)
@@ -740,10 +757,10 @@ def main() -> int:
             goal=3,
         )
     )
-    submission(results)  # before the big-file measures, whose allocations add noise to it
     file_encryption(results)
     upload_memory(results)
     case_pages(results)  # last: it leaves 100k cases behind
+    connection.creation.destroy_test_db(database_name, verbosity=0)
     return 0 if all(results) else 1
 
 

@@ -138,7 +138,10 @@ def case_queue(*, user: User, filters: QueueFilters, now: datetime | None = None
     order = orders[filters.sort]
     categories = Prefetch(
         "report__tags",
-        queryset=ReportTag.objects.filter(kind=ReportTag.Kind.CATEGORY).order_by("code"),
+        # Ordered by report first, so the (report, kind, code) index serves it.
+        queryset=ReportTag.objects.filter(kind=ReportTag.Kind.CATEGORY).order_by(
+            "report_id", "code"
+        ),
         to_attr="categories",
     )
     return (
