@@ -455,6 +455,12 @@ class ProtectiveMeasure(EncryptedModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Who last changed it and when: plain, so that the audit log records every edit, also
+    # one that changed only the encrypted outcome.
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
     details = EncryptedTextField()  # what exactly is to be done, and for whom
     outcome = EncryptedTextField()
 
@@ -489,6 +495,10 @@ class PoliceReferral(EncryptedModel):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(  # as on ProtectiveMeasure: every edit reaches the audit log
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
     police_reference = EncryptedTextField()
 
     class Meta:

@@ -87,7 +87,12 @@ def measure_add(
     if owner is not None and not permissions.can_work_case(owner, locked):
         raise CaseActionRefused(_("That person cannot work this case."))
     measure = ProtectiveMeasure(
-        case=locked, kind=kind, owner=owner or actor, due_date=due_date, created_by=actor
+        case=locked,
+        kind=kind,
+        owner=owner or actor,
+        due_date=due_date,
+        created_by=actor,
+        updated_by=actor,
     )
     measure.details = details.strip()
     measure.outcome = ""
@@ -108,6 +113,7 @@ def measure_update(
         locked.completed_at = timezone.now()  # when it was done or cancelled, kept on edits
     locked.status = status
     locked.outcome = outcome.strip()
+    locked.updated_by, locked.updated_at = actor, timezone.now()
     locked.save()
     return locked
 
@@ -129,6 +135,7 @@ def referral_record(
         restricted_access_requested=restricted_access_requested,
         status=status,
         recorded_by=actor,
+        updated_by=actor,
     )
     referral.police_reference = police_reference.strip()
     referral.save()
@@ -143,6 +150,7 @@ def referral_update(
     locked = PoliceReferral.objects.select_for_update().get(pk=referral.pk)
     locked.status = status
     locked.police_reference = police_reference.strip()
+    locked.updated_by, locked.updated_at = actor, timezone.now()
     locked.save()
     return locked
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from influence_reports import deadlines
-from influence_reports.models import Case, CaseEvent, Recusal, Report
+from influence_reports.models import Case, CaseEvent, ProtectiveMeasure, Recusal, Report
 from security_core import permissions
 from security_core.models import User
 
@@ -155,6 +155,10 @@ def case_recuse(*, case: Case, user: User, actor: User, reason: str) -> Recusal:
     )
     if not created:
         return recusal  # recorded already; nothing new to tell the history
+    # Their open measures go back to nobody, to be taken by someone who may see the case.
+    for measure in locked.measures.filter(owner=user, status=ProtectiveMeasure.Status.PLANNED):
+        measure.owner = None
+        measure.save(update_fields=["owner"])
     if locked.assignee_id == user.pk:
         locked.assignee = None
         locked.save(update_fields=["assignee", "updated_at"])

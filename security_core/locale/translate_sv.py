@@ -696,6 +696,8 @@ SV: dict[str, str] = {
     "The oldest has waited since %(since)s: e-mail or the SMS gateway is failing, and Värn keeps trying. Check acute cases in the queue yourself.": "Den äldsta har väntat sedan %(since)s: e-posten eller sms-tjänsten fungerar inte, och Värn fortsätter att försöka. Kontrollera själv akuta ärenden i ärendekön.",
     "opened a case (notes, assessments, measures, referrals)": "öppnade ett ärende (anteckningar, bedömningar, åtgärder, polisanmälningar)",
     "next try": "nästa försök",
+    "A reason that cannot be opened": "Ett skäl som inte går att öppna",
+    "When you are on call (KiB) and a report says it may draw media interest, you are told by e-mail: its reference and how urgent it is. You cannot open the case; the head of security decides what may be said.": "När du har beredskap (KiB) och en rapport kan väcka mediaintresse får du veta det per e-post: dess referens och hur brådskande det är. Du kan inte öppna ärendet; säkerhetschefen avgör vad som får sägas.",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {

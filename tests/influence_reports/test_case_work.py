@@ -402,3 +402,45 @@ def test_completing_a_measure_keeps_the_time_it_was_done_through_later_edits(mak
     assert edited.completed_at == done.completed_at
     planned = case_work.measure_update(measure=edited, actor=handler, status="planned", outcome="")
     assert planned.completed_at is None
+
+
+def test_an_edit_of_only_an_encrypted_field_still_reaches_the_audit_log(make_user):
+    handler, other = make_user(Role.HANDLER), make_user(Role.HANDLER)
+    case = _case()
+    measure = case_work.measure_add(
+        case=case, actor=handler, kind="other", owner=None, due_date=None
+    )
+    referral = case_work.referral_record(
+        case=case,
+        actor=handler,
+        referred_on=timezone.localdate(),
+        police_reference="5000-K1-26",
+        restricted_access_requested=False,
+    )
+    before = LogEntry.objects.count()
+    case_work.measure_update(measure=measure, actor=other, status="planned", outcome=CANARY)
+    case_work.referral_update(
+        referral=referral, actor=other, status="referred", police_reference=CANARY
+    )
+    entries = LogEntry.objects.order_by("-timestamp")[:2]
+    assert LogEntry.objects.count() == before + 2
+    for entry in entries:
+        assert "updated_by" in entry.changes_dict
+        assert CANARY not in str(entry.changes)
+
+
+def test_recusal_hands_back_the_open_measures_the_recused_person_owned(make_user):
+    handler = make_user(Role.HANDLER)
+    case = _case()
+    planned = case_work.measure_add(
+        case=case, actor=handler, kind="other", owner=None, due_date=None
+    )
+    done = case_work.measure_add(
+        case=case, actor=handler, kind="risk_talk", owner=None, due_date=None
+    )
+    case_work.measure_update(measure=done, actor=handler, status="done", outcome="")
+    case_recuse(case=case, user=handler, actor=handler, reason="Jäv.")
+    planned.refresh_from_db()
+    done.refresh_from_db()
+    assert planned.owner is None
+    assert done.owner == handler  # who did it stays on record

@@ -253,9 +253,20 @@ def test_case_workers_landing_page_leads_to_the_queue_and_on_duty_to_the_situati
         assert (reverse("situation") in body) is (role in {D, S})
 
 
+def test_the_communications_officers_landing_page_says_what_they_are_told_and_no_more(
+    client, settings, make_user, signed_in
+):
+    signed_in(client, make_user(C), verified=True)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    body = client.get(reverse("home")).content.decode()
+    assert "you are told by e-mail" in body
+    assert "You cannot open the case" in body
+    assert reverse("case_queue") not in body
+
+
 @pytest.mark.parametrize(
     "role",
-    [L, C],
+    [L],
     ids=lambda r: r.value,
 )
 def test_placeholder_landing_pages_say_honestly_that_the_feature_is_coming(
