@@ -28,6 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from influence_reports.models import Attachment, Report
+from security_core.roles import Role
 from tests.influence_reports.conftest import report_form
 
 pytestmark = pytest.mark.django_db
@@ -109,8 +110,22 @@ def _file_with_canary() -> SimpleUploadedFile:
 
 
 @pytest.fixture
-def canary_filed(client, reporter, signed_in, caplog, capfd):
-    """The report filed through the real view, with logs and SQL captured while it happens."""
+def canary_filed(
+    client,
+    reporter,
+    make_user,
+    signed_in,
+    caplog,
+    capfd,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """The report filed through the real view, with logs and SQL captured while it happens;
+    acute and with media interest, so that every kind of notification goes out (e-mail and
+    page, sent after commit as in production) to case workers and the officers on call."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for role in (Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD, Role.COMMUNICATIONS):
+        make_user(role)
     caplog.set_level(logging.DEBUG)
     # Loggers that do not propagate to the root would hide their lines from caplog.
     quiet = [
@@ -128,11 +143,14 @@ def canary_filed(client, reporter, signed_in, caplog, capfd):
         on_behalf_of_other="on",
         consent_recorded="on",
         target="colleague",
+        is_acute="on",
+        media_interest="on",
         evidence=[_file_with_canary()],
     )
     try:
         with CaptureQueriesContext(connection) as queries:
-            response = client.post(reverse("report_new"), form)
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post(reverse("report_new"), form)
             receipt = client.get(response["Location"])
     finally:
         for logger in quiet:
@@ -195,6 +213,24 @@ def test_no_log_record_holds_the_canary(canary_filed, caplog):
     assert _found_in(caplog.text) == []
     assert _found_in(canary_filed["stdout"]) == []
     assert _found_in(canary_filed["stderr"]) == []
+
+
+def test_no_notification_sent_holds_the_canary(canary_filed):
+    from django.core import mail
+
+    from security_core.models import Notification, RecordedPage
+
+    kinds = set(Notification.objects.values_list("kind", flat=True))
+    assert kinds == {"new_report", "acute_report", "media_interest"}
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+    assert RecordedPage.objects.count() == 1
+    assert len(mail.outbox) == 4
+    sent = [f"{m.subject}\n{m.body}" for m in mail.outbox]
+    sent += list(RecordedPage.objects.values_list("text", flat=True))
+    for text in sent:
+        assert canary_filed["report"].reference in text
+        for needle in NEEDLES:
+            assert needle not in text.encode()
 
 
 def test_no_auditlog_entry_holds_the_canary(canary_filed):
