@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from security_core import selectors
+from security_core.models import TOTPDevice
 from security_core.requests import signed_in_user
 from security_core.roles import Role
 
@@ -25,8 +26,10 @@ _TEMPLATES = {
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
+    # Signed in with the app: no need to ask the database whether there is one.
+    verified_with_app = isinstance(getattr(request.user, "otp_device", None), TOTPDevice)
     return render(
         request,
         _TEMPLATES[Role(user.role)],
-        {"has_totp": selectors.confirmed_totp_devices(user).exists()},
+        {"has_totp": verified_with_app or selectors.confirmed_totp_devices(user).exists()},
     )
