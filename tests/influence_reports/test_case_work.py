@@ -444,3 +444,44 @@ def test_recusal_hands_back_the_open_measures_the_recused_person_owned(make_user
     done.refresh_from_db()
     assert planned.owner is None
     assert done.owner == handler  # who did it stays on record
+
+
+@pytest.mark.parametrize("role", [Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD])
+def test_every_case_worker_may_record_every_kind_of_case_work(client, make_user, signed_in, role):
+    worker = _worker_client(client, make_user, signed_in, role=role)
+    case, other = _case(), _case()
+    posts = {
+        "case_assess": {
+            "targeted": "reporter",
+            "credibility": "low",
+            "specificity": "vague",
+            "capacity": "none_known",
+            "history": "none_known",
+            "imminence": "none",
+        },
+        "case_measure_add": {"kind": "other"},
+        "case_referral_add": {
+            "referred_on": timezone.localdate().isoformat(),
+            "status": "referred",
+        },
+        "case_note_add": {"text": "Noterat."},
+        "case_link_add": {"reference": other.report.reference},
+    }
+    for name, data in posts.items():
+        response = client.post(reverse(name, args=[case.pk]), data, follow=True)
+        assert response.status_code == 200, name
+        assert b"message-success" in response.content, name
+    measure, referral = case.measures.get(), case.referrals.get()
+    for name, child, data in (
+        ("measure_update", measure, {"status": "done", "outcome": "Klart."}),
+        ("referral_update", referral, {"status": "investigating", "police_reference": "1"}),
+    ):
+        prefixed = {f"{child.pk}-{field}": value for field, value in data.items()}
+        response = client.post(reverse(name, args=[case.pk, child.pk]), prefixed, follow=True)
+        assert b"message-success" in response.content, name
+    assert case.risk_assessments.get().assessor == worker
+    assert case.notes.get().author == worker
+    assert CaseLink.objects.count() == 1
+    measure.refresh_from_db()
+    referral.refresh_from_db()
+    assert (measure.status, referral.status) == ("done", "investigating")
