@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -30,10 +31,11 @@ from influence_reports.forms import (
     RiskAssessmentForm,
     TransitionForm,
 )
-from influence_reports.models import Case, CaseEvent
+from influence_reports.models import Case, CaseEvent, Message
 from influence_reports.services import case_work, reading
 from influence_reports.services import cases as case_services
-from influence_reports.views import facts_of, readable_attachments
+from influence_reports.services import messages as messages_services
+from influence_reports.views import facts_of, readable_attachments, readable_thread
 from security_core import permissions
 from security_core.crypto import DecryptionError
 from security_core.models import User
@@ -99,6 +101,8 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         for r in case.referrals.all()
     ]
     notes = [(n, _opened(n, "text")) for n in case.notes.all()]
+    thread = readable_thread(case)
+    messages_services.thread_mark_read(case=case, side=Message.Side.CASE_WORKER, user=user)
     now = timezone.now()
     transitions = [
         (to, Case.Status(to).label)
@@ -121,6 +125,10 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             "measures": measures,
             "referrals": referrals,
             "notes": notes,
+            "thread": thread,
+            "viewer_side": Message.Side.CASE_WORKER,
+            "can_write": True,
+            "message_action": reverse("case_message", args=[case.pk]),
             "linked": selectors.linked_cases(user=user, case=case),
             "same_identifier": selectors.cases_naming_the_same_identifier(user=user, case=case),
             "risk_form": RiskAssessmentForm(),
@@ -350,6 +358,23 @@ def referral_update(
         _("The police referral is updated."),
         prefix=str(referral_id),
     )
+
+
+@sensitive_post_parameters()
+@require_POST
+def case_message(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """A case worker writes to the reporter (who is told by e-mail, if they have an account)."""
+    user = _case_worker(request)
+    case = selectors.visible_case(user=user, case_id=case_id)
+    try:
+        messages_services.message_send(
+            case=case, author=user, side=Message.Side.CASE_WORKER, body=request.POST.get("body", "")
+        )
+    except case_services.CaseActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The message is sent to the reporter."))
+    return redirect(reverse("case_detail", args=[case.pk]) + "#messages")
 
 
 @sensitive_post_parameters()

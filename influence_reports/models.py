@@ -610,3 +610,64 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.duty} {self.weekday} {self.starts}-{self.ends}"
+
+
+class Message(EncryptedModel):
+    """One message in a case's thread between the reporter and the case workers, encrypted
+    like the report's fields. (Case workers' internal notes are ``CaseNote``, never here.)"""
+
+    class Side(models.TextChoices):
+        REPORTER = "reporter", _("The reporter")
+        CASE_WORKER = "case_worker", _("Security staff")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    side = models.CharField(_("from"), max_length=16, choices=Side.choices)
+    author = models.ForeignKey(  # none for an anonymous reporter
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    body = EncryptedTextField()
+
+    class Meta:
+        ordering = ["sent_at"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"message {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class ThreadRead(models.Model):
+    """Up to when one reader has read a case's thread: the reporter (``user`` empty for an
+    anonymous one), or one case worker. Unread counts compare messages of the other side."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="thread_reads")
+    side = models.CharField(max_length=16, choices=Message.Side.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # The reporter's marker is one per case (signed in or not); each case worker has
+            # their own.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(side="reporter"),
+                name="one_reporter_read_marker",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "user"],
+                condition=models.Q(side="case_worker"),
+                name="one_read_marker_per_case_worker",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} read {self.case_id} up to {self.read_at:%Y-%m-%d %H:%M}"

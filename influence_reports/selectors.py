@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,12 +20,14 @@ from influence_reports.models import (
     CaseEvent,
     CaseLink,
     CaseNote,
+    Message,
     PerpetratorIdentifier,
     PoliceReferral,
     ProtectiveMeasure,
     Report,
     ReportTag,
     RiskAssessment,
+    ThreadRead,
 )
 from security_core import permissions
 from security_core.models import User
@@ -61,7 +64,9 @@ def own_reports(user: User) -> QuerySet[Report]:
     """A reporter's own reports, newest first, for "My reports" (no field is decrypted)."""
     if not permissions.can_file_report(user):
         return Report.objects.none()
-    return reports_visible_to(user).filter(reporter=user).order_by("-submitted_at")
+    return with_unread_for_reporter(
+        reports_visible_to(user).filter(reporter=user).order_by("-submitted_at")
+    )
 
 
 def visible_report(*, user: User, report_id: uuid.UUID | str) -> Report:
@@ -144,10 +149,11 @@ def case_queue(*, user: User, filters: QueueFilters, now: datetime | None = None
         ),
         to_attr="categories",
     )
-    return (
+    return with_unread_for_case_worker(
         cases.order_by(*order, "pk")
         .defer(*(f"report__{name}" for name in ENCRYPTED_REPORT_FIELDS))
-        .prefetch_related(categories)
+        .prefetch_related(categories),
+        user,
     )
 
 
@@ -219,3 +225,48 @@ def case_workers() -> QuerySet[User]:
     return User.objects.filter(
         is_active=True, role__in=[Role.HANDLER, Role.DUTY_OFFICER, Role.SECURITY_LEAD]
     ).order_by("display_name", "email")
+
+
+def _unread(case_ref: Any, *, from_side: str, reader_side: str, user: User | None) -> Any:
+    """A subquery: how many messages of ``from_side`` the reader has not read in the case."""
+    # Evaluated per message row: OuterRef("case") is the message's own case.
+    marker = ThreadRead.objects.filter(case=OuterRef("case"), side=reader_side, user=user).values(
+        "read_at"
+    )[:1]
+    unread = (
+        Message.objects.filter(case=case_ref, side=from_side)
+        .filter(Q(sent_at__gt=Subquery(marker)) | ~Exists(marker))
+        .order_by()
+        .values("case")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(unread), 0)
+
+
+def with_unread_for_case_worker(cases: QuerySet[Case], user: User) -> QuerySet[Case]:
+    """Each case with ``unread``: the reporter's messages this case worker has not read."""
+    return cases.annotate(
+        unread=_unread(
+            OuterRef("pk"),
+            from_side=Message.Side.REPORTER,
+            reader_side=Message.Side.CASE_WORKER,
+            user=user,
+        )
+    )
+
+
+def with_unread_for_reporter(reports: QuerySet[Report]) -> QuerySet[Report]:
+    """Each report with ``unread``: the case workers' messages its reporter has not read."""
+    return reports.annotate(
+        unread=_unread(
+            OuterRef("case"),
+            from_side=Message.Side.CASE_WORKER,
+            reader_side=Message.Side.REPORTER,
+            user=None,
+        )
+    )
+
+
+def thread(case: Case) -> QuerySet[Message]:
+    return Message.objects.filter(case=case).select_related("author", "data_key")

@@ -17,6 +17,7 @@ urlpatterns = [
         name="report_add_evidence",
     ),
     path("reports/<uuid:report_id>/withdraw/", views.report_withdraw, name="report_withdraw"),
+    path("reports/<uuid:report_id>/messages/", views.report_message, name="report_message"),
     path("situation/", duty_views.situation_page, name="situation"),
     path("roster/", duty_views.roster_page, name="roster"),
     path("roster/add/", duty_views.roster_add, name="roster_add"),
@@ -40,6 +41,7 @@ urlpatterns = [
         name="referral_update",
     ),
     path("cases/<uuid:case_id>/notes/", case_views.case_note_add, name="case_note_add"),
+    path("cases/<uuid:case_id>/messages/", case_views.case_message, name="case_message"),
     path("cases/<uuid:case_id>/links/", case_views.case_link_add, name="case_link_add"),
     path(
         "attachments/<uuid:attachment_id>/download/",

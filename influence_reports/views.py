@@ -15,6 +15,7 @@ from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -22,8 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from influence_reports import choices, evidence, selectors
 from influence_reports.forms import ReportForm
-from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment, Report
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment, Message, Report
+from influence_reports.services import messages as messages_services
 from influence_reports.services import reading, reports
+from influence_reports.services.cases import CaseActionRefused
 from security_core import permissions, streaming
 from security_core.crypto import DecryptionError
 from security_core.models import User
@@ -157,10 +160,17 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         facts = facts_of(report)
     except DecryptionError:
         return render(request, "reports/unreadable.html", status=422)
+    thread = readable_thread(report.case)
+    if permissions.can_file_report(user):
+        messages_services.thread_mark_read(case=report.case, side=Message.Side.REPORTER, user=user)
     return render(
         request,
         "reports/detail.html",
         {
+            "thread": thread,
+            "viewer_side": Message.Side.REPORTER,
+            "can_write": permissions.can_file_report(user) and not report.is_withdrawn,
+            "message_action": reverse("report_message", args=[report.pk]),
             "report": report,
             "description": description,
             "facts": facts,
@@ -169,6 +179,38 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
             "can_withdraw": permissions.can_withdraw_report(user, report),
         },
     )
+
+
+def readable_thread(case: Any) -> list[tuple[Message, str | None]]:
+    """The case's messages with their text; one that does not open is ``None``."""
+    thread = []
+    for message in selectors.thread(case):
+        try:
+            body: str | None = message.body
+        except DecryptionError:
+            body = None
+        thread.append((message, body))
+    return thread
+
+
+@sensitive_post_parameters("body")
+@require_POST
+def report_message(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    """The reporter writes to the security staff about their report."""
+    user = _reporter_only(request)
+    report = selectors.visible_report(user=user, report_id=report_id)
+    try:
+        messages_services.message_send(
+            case=report.case,
+            author=user,
+            side=Message.Side.REPORTER,
+            body=request.POST.get("body", ""),
+        )
+    except CaseActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Your message is sent to the security staff."))
+    return redirect(reverse("report_detail", args=[report.pk]) + "#messages")
 
 
 def readable_attachments(report: Report) -> list[tuple[Attachment, str | None]]:

@@ -21,6 +21,7 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
         CaseEvent,
         CaseLink,
         CaseNote,
+        Message,
         PoliceReferral,
         ProtectiveMeasure,
         Recusal,
@@ -90,6 +91,7 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
             "updated_at",
         ],
         CaseNote: ["case", "author"],
+        Message: ["case", "side", "author", "sent_at"],  # never the body
         CaseLink: ["from_case", "to_case", "created_by"],
         RosterEntry: ["duty", "weekday", "starts", "ends", "user"],
     }

@@ -348,6 +348,8 @@ class Notification(models.Model):
         ACUTE_UNACKNOWLEDGED = "acute_unacknowledged", _("acute report not acknowledged")
         DEADLINES = "deadlines", _("deadlines due or overdue")
         MEDIA_INTEREST = "media_interest", _("media interest")
+        NEW_MESSAGE = "new_message", _("new message to the reporter")
+        REPORTER_ANSWERED = "reporter_answered", _("the reporter wrote")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("e-mail")

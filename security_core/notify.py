@@ -35,6 +35,8 @@ def _text_in(language: str, notification: Notification) -> tuple[str, str]:
             Kind.ACUTE_UNACKNOWLEDGED: _("ACUTE report %(references)s is still not acknowledged"),
             Kind.DEADLINES: _("%(count)s cases with deadlines due or overdue"),
             Kind.MEDIA_INTEREST: _("Media interest expected in case %(references)s"),
+            Kind.NEW_MESSAGE: _("A new message about your report %(references)s"),
+            Kind.REPORTER_ANSWERED: _("The reporter wrote in case %(references)s"),
         }
         subject = subjects[Kind(notification.kind)] % {
             "references": references,
@@ -46,6 +48,15 @@ def _text_in(language: str, notification: Notification) -> tuple[str, str]:
                 "The case %(references)s may draw media interest (%(urgency)s). Contact the "
                 "head of security for what may be said."
             ) % {"references": references, "urgency": urgency}
+        elif notification.kind == Kind.NEW_MESSAGE:
+            body = _(
+                "The security staff have written to you about your report %(references)s. "
+                "Sign in to read it: %(link)s"
+            ) % {"references": references, "link": settings.VARN_SITE_URL + reverse("report_list")}
+        elif notification.kind == Kind.REPORTER_ANSWERED:
+            body = _("Open the case queue to read it: %(link)s") % {
+                "link": settings.VARN_SITE_URL + reverse("case_queue") + "?status=all"
+            }
         elif notification.kind == Kind.DEADLINES:
             body = _("Cases: %(references)s. Open the queue: %(link)s") % {
                 "references": references,
