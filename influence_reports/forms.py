@@ -446,3 +446,57 @@ class RosterEntryForm(forms.Form):
     def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["user"]).queryset = people  # type: ignore[type-arg]
+
+
+PASSPHRASE_MIN = 8
+
+
+class AnonymousReportForm(ReportForm):
+    """The same questions, for someone without an account, plus an optional passphrase to
+    go with the receipt code. Nothing asks who they are; contact details stay optional."""
+
+    passphrase = forms.CharField(
+        label=_("A passphrase of your own (optional)"),
+        help_text=_(
+            "With a passphrase, the receipt code alone does not open your report. At least "
+            "8 characters; there is no way to recover it."
+        ),
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    passphrase_again = forms.CharField(
+        label=_("The passphrase again"),
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        passphrase = data.get("passphrase") or ""
+        if passphrase and len(passphrase) < PASSPHRASE_MIN:
+            self.add_error("passphrase", _("Use at least 8 characters, or none."))
+        elif passphrase != (data.get("passphrase_again") or ""):
+            self.add_error("passphrase_again", _("The two passphrases differ."))
+        return data
+
+
+class ReceiptForm(forms.Form):
+    code = forms.CharField(
+        label=_("Receipt code"),
+        help_text=_("The 16 digits you were given when you sent the report."),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+    passphrase = forms.CharField(
+        label=_("Passphrase (if you chose one)"),
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -671,3 +671,21 @@ class ThreadRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} read {self.case_id} up to {self.read_at:%Y-%m-%d %H:%M}"
+
+
+class AnonymousReceipt(models.Model):
+    """How an anonymous reporter finds their report again: never the code itself, only its
+    keyed look-up hash and a slow verifier of code and passphrase (see ``receipts``). No
+    time is kept here: the report's own time is the only one."""
+
+    report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="receipt")
+    lookup = models.CharField(max_length=64, unique=True)
+    verifier = models.CharField(max_length=200)
+    has_passphrase = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+
+    def __str__(self) -> str:
+        return f"receipt of {self.report_id}"

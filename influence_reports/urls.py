@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from influence_reports import case_views, duty_views, views
+from influence_reports import anonymous_views, case_views, duty_views, views
 
 urlpatterns = [
+    path("anonymous/", anonymous_views.anonymous_new, name="anonymous_new"),
+    path("anonymous/return/", anonymous_views.anonymous_return, name="anonymous_return"),
+    path("anonymous/message/", anonymous_views.anonymous_message, name="anonymous_message"),
     path("reports/", views.report_list, name="report_list"),
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/<uuid:report_id>/", views.report_detail, name="report_detail"),

@@ -123,6 +123,7 @@ def production_secret_lines() -> list[str]:
         f"VARN_KEYRING={new_keyring()}",
         f"VARN_AUDIT_KEY={new_audit_key()}",
         f"VARN_BLIND_INDEX_KEY={new_audit_key()}",
+        f"VARN_RECEIPT_KEY={new_audit_key()}",
     ]
 
 

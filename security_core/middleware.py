@@ -162,6 +162,16 @@ class AuditActorMiddleware(AuditlogMiddleware):  # type: ignore[misc]
     ``AUDITLOG_CID_HEADER = None``).
     """
 
+    # The anonymous intake records no actor, even when someone signed in uses it: the audit
+    # log must not tie an anonymous report to an account.
+    ANONYMOUS_PREFIX = "/anonymous/"
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.ANONYMOUS_PREFIX):
+            response: HttpResponse = self.get_response(request)
+            return response
+        return super().__call__(request)  # type: ignore[no-any-return]
+
     @staticmethod
     def _get_remote_port(request: HttpRequest) -> None:
         return None

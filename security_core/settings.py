@@ -85,6 +85,12 @@ VARN_BLIND_INDEX_KEY = parse_audit_key(
     _secret("VARN_BLIND_INDEX_KEY", "blind_index_key", new_audit_key),
 )
 
+# Key for the look-up hash of anonymous reporters' receipt codes (HMAC-SHA256): kept out of
+# the database, so that a stolen database alone cannot be searched for a receipt code.
+VARN_RECEIPT_KEY = parse_audit_key(
+    "VARN_RECEIPT_KEY", _secret("VARN_RECEIPT_KEY", "receipt_key", new_audit_key)
+)
+
 _hosts = [host.strip() for host in env_str("VARN_ALLOWED_HOSTS").split(",") if host.strip()]
 if PRODUCTION and not _hosts:
     raise ConfigurationError(

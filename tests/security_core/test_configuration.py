@@ -30,7 +30,13 @@ from security_core.environment import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_NAMES = ("VARN_SECRET_KEY", "VARN_KEYRING", "VARN_AUDIT_KEY", "VARN_BLIND_INDEX_KEY")
+SECRET_NAMES = (
+    "VARN_SECRET_KEY",
+    "VARN_KEYRING",
+    "VARN_AUDIT_KEY",
+    "VARN_BLIND_INDEX_KEY",
+    "VARN_RECEIPT_KEY",
+)
 HOST = "varn.example.se"
 DEPLOYMENT = {
     "VARN_ALLOWED_HOSTS": HOST,
@@ -109,7 +115,7 @@ def _assert_one_sentence_naming(result: subprocess.CompletedProcess[str], name: 
 # --- generate_secrets ------------------------------------------------------------------------
 
 
-def test_generate_secrets_prints_four_environment_lines(secrets):
+def test_generate_secrets_prints_five_environment_lines(secrets):
     assert list(secrets) == list(SECRET_NAMES)
     assert len(secrets["VARN_SECRET_KEY"]) >= 50
     ring = parse_keyring("VARN_KEYRING", secrets["VARN_KEYRING"])

@@ -32,6 +32,7 @@ REVEALING = (
     "VARN_KEYRING",
     "VARN_AUDIT_KEY",
     "VARN_BLIND_INDEX_KEY",
+    "VARN_RECEIPT_KEY",
     "DATABASE",
     "DEBUG",
     "urlpatterns",
@@ -113,6 +114,7 @@ def test_health_check_reveals_no_secret(client):
         *settings.VARN_KEYRING.values(),
         settings.VARN_AUDIT_KEY,
         settings.VARN_BLIND_INDEX_KEY,
+        settings.VARN_RECEIPT_KEY,
     ]:
         secrets += [
             base64.urlsafe_b64encode(key).decode().rstrip("="),

@@ -26,6 +26,10 @@ PUBLIC = frozenset(
         "otp_verify",
         "otp_enrol",
         "admin:login",  # only ever redirects to the site's own sign-in, or answers 404
+        # The anonymous intake: for anyone, signed in or not; it opens no account's data.
+        "anonymous_new",
+        "anonymous_return",
+        "anonymous_message",
     }
 )
 
