@@ -1,13 +1,17 @@
 """Pages for a reporter without an account: file a report, get a receipt, come back with it.
 
 No session is kept for an anonymous reporter: after the receipt code (and passphrase) open
-the report, the page carries a signed, short-lived access token in its forms (never in a
-URL), so nothing on the server links a visit to a report, and nothing about the visitor is
-stored: not their address, not their browser, not when they came.
+the report, the page carries a signed access token in its forms (never in a URL), valid for
+30 minutes from entering the code and never extended, so nothing on the server links a visit
+to a report. Their address and browser are stored nowhere. (Times finer than the day are
+still kept in some rows outside the report: see the threat model.) Someone signed in is
+asked to sign out first, so that their session cannot tie them to an anonymous report.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 import uuid
 from typing import Any
 
@@ -37,9 +41,53 @@ from security_core.decorators import second_factor_not_required
 
 ACCESS_NAMESPACE = "varn.anonymous-report"  # the signing salt of access tokens
 TOKEN_MAX_AGE = 30 * 60  # seconds: then the code is asked for again
-# Generous to a person, tight for a script: ten wrong codes in 15 minutes, 20 reports an hour.
+# Generous to a person, tight for a script: ten tries of a code in 15 minutes per client
+# and per code, 20 reports an hour per client and 300 from everyone, 30 messages an hour to
+# one report.
 WRONG_CODES, WRONG_CODE_WINDOW = 10, 15 * 60
 SUBMISSIONS, SUBMISSION_WINDOW = 20, 60 * 60
+ALL_SUBMISSIONS = 300
+MESSAGES, MESSAGE_WINDOW = 30, 60 * 60
+
+
+def _signed_out_only(view: Any) -> Any:
+    """Someone signed in is asked to sign out first: their session would tie them to the
+    report. Nothing is read from the request before that."""
+
+    @functools.wraps(view)  # keeps csrf_exempt: the upload wrapper checks CSRF itself
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return render(request, "anonymous/sign_out_first.html", status=403)
+        response: HttpResponse = view(request, *args, **kwargs)
+        return response
+
+    return wrapper
+
+
+def _intake_limited(view: Any) -> Any:
+    """Count a post before its body (and any file in it) is read: per client and in all."""
+
+    @functools.wraps(view)  # keeps csrf_exempt: the upload wrapper checks CSRF itself
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            over_client = ratelimit.hit(
+                ratelimit.client(request),
+                scope="anonymous-intake",
+                limit=SUBMISSIONS,
+                window_seconds=SUBMISSION_WINDOW,
+            )
+            over_all = ratelimit.hit(
+                "all",
+                scope="anonymous-intake",
+                limit=ALL_SUBMISSIONS,
+                window_seconds=SUBMISSION_WINDOW,
+            )
+            if over_client or over_all:
+                return render(request, "anonymous/slow_down.html", status=429)
+        response: HttpResponse = view(request, *args, **kwargs)
+        return response
+
+    return wrapper
 
 
 def _limits() -> dict[str, int]:
@@ -61,16 +109,16 @@ def _intake(request: HttpRequest, context: dict[str, Any], status: int = 200) ->
 
 @login_not_required
 @second_factor_not_required
+@_signed_out_only
 @sensitive_variables()
 @sensitive_post_parameters(*ENCRYPTED_REPORT_FIELDS, "passphrase", "passphrase_again")
 @require_http_methods(["GET", "POST"])
+@_intake_limited
 @_with_encrypting_uploads
 def anonymous_new(request: HttpRequest) -> HttpResponse:
     """The intake without an account; the receipt is shown once, in the answer to the post."""
     if request.method != "POST":
         return _intake(request, {"form": AnonymousReportForm()})
-    if ratelimit.blocked(request, scope="anonymous-intake", limit=SUBMISSIONS):
-        return render(request, "anonymous/slow_down.html", status=429)
     form = AnonymousReportForm(request.POST)
     files, refusals = _uploads(request)
     if not form.is_valid() or refusals:
@@ -79,7 +127,6 @@ def anonymous_new(request: HttpRequest) -> HttpResponse:
             {"form": form, "refusals": refusals, "files_dropped": bool(files)},
             status=400,
         )
-    ratelimit.record(request, scope="anonymous-intake", window_seconds=SUBMISSION_WINDOW)
     report, code = anonymous.anonymous_report_submit(
         data=form.report_data(),
         passphrase=form.cleaned_data.get("passphrase") or "",
@@ -97,10 +144,14 @@ def anonymous_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _token(report: Report, issued: float) -> str:
+    return signing.dumps({"report": str(report.pk), "issued": issued}, salt=ACCESS_NAMESPACE)
+
+
 def _report_page(
-    request: HttpRequest, report: Report, *, status: int = 200, **extra: Any
+    request: HttpRequest, report: Report, *, issued: float, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    messages_services.thread_mark_read(case=report.case, side=Message.Side.REPORTER, user=None)
+    # No read marker is kept for an anonymous reporter: it would record when they came.
     return render(
         request,
         "anonymous/report.html",
@@ -109,7 +160,7 @@ def _report_page(
             "thread": readable_thread(report.case),
             "viewer_side": Message.Side.REPORTER,
             "can_write": not report.is_withdrawn,
-            "token": signing.dumps(str(report.pk), salt=ACCESS_NAMESPACE),
+            "token": _token(report, issued),
             **extra,
         },
         status=status,
@@ -118,16 +169,32 @@ def _report_page(
 
 @login_not_required
 @second_factor_not_required
+@_signed_out_only
 @sensitive_variables()
 @sensitive_post_parameters("code", "passphrase")
 @require_http_methods(["GET", "POST"])
 def anonymous_return(request: HttpRequest) -> HttpResponse:
     """Open one's report with the receipt code (and passphrase). A wrong code, a wrong
-    passphrase and a report that does not exist all get the same answer."""
+    passphrase and a report that does not exist all get the same answer. Every try counts,
+    per client and per code typed (whether or not it exists), so neither many addresses nor
+    many codes help a guesser."""
     if request.method != "POST":
         return render(request, "anonymous/return.html", {"form": ReceiptForm()})
     form = ReceiptForm(request.POST)
-    if ratelimit.blocked(request, scope="receipt", limit=WRONG_CODES):
+    typed = receipts.normalise(request.POST.get("code", "")) or ""
+    over_client = ratelimit.hit(
+        ratelimit.client(request),
+        scope="receipt",
+        limit=WRONG_CODES,
+        window_seconds=WRONG_CODE_WINDOW,
+    )
+    over_code = bool(typed) and ratelimit.hit(
+        ratelimit.subject(receipts.lookup(typed)),
+        scope="receipt-code",
+        limit=WRONG_CODES,
+        window_seconds=WRONG_CODE_WINDOW,
+    )
+    if over_client or over_code:
         return render(request, "anonymous/slow_down.html", status=429)
     report = None
     if form.is_valid():
@@ -135,42 +202,55 @@ def anonymous_return(request: HttpRequest) -> HttpResponse:
             typed_code=form.cleaned_data["code"], passphrase=form.cleaned_data["passphrase"]
         )
     if report is None:
-        ratelimit.record(request, scope="receipt", window_seconds=WRONG_CODE_WINDOW)
         return render(
             request,
             "anonymous/return.html",
             {"form": ReceiptForm(), "failed": True},
             status=400,
         )
-    return _report_page(request, report)
+    return _report_page(request, report, issued=time.time())
 
 
-def _report_from_token(request: HttpRequest) -> Report | None:
+def _report_from_token(request: HttpRequest) -> tuple[Report, float] | None:
+    """The report a token opens and when it was issued; ``None`` when it is forged, older
+    than 30 minutes from entering the code (re-signing never extends it), or not for an
+    anonymous report."""
     try:
-        report_id = signing.loads(
-            request.POST.get("token", ""), salt=ACCESS_NAMESPACE, max_age=TOKEN_MAX_AGE
+        payload = signing.loads(request.POST.get("token", ""), salt=ACCESS_NAMESPACE)
+        issued = float(payload["issued"])
+        if not 0 <= time.time() - issued <= TOKEN_MAX_AGE:
+            return None
+        report = Report.objects.select_related("case").get(
+            pk=uuid.UUID(payload["report"]), reporter__isnull=True
         )
-        return Report.objects.select_related("case").get(
-            pk=uuid.UUID(report_id), reporter__isnull=True
-        )
-    except (signing.BadSignature, ValueError, TypeError, Report.DoesNotExist):
+    except (signing.BadSignature, ValueError, TypeError, KeyError, Report.DoesNotExist):
         return None
+    return report, issued
 
 
 @login_not_required
 @second_factor_not_required
+@_signed_out_only
 @sensitive_post_parameters("body", "token")
 @require_POST
 def anonymous_message(request: HttpRequest) -> HttpResponse:
     """The anonymous reporter answers; their access token must be fresh."""
-    report = _report_from_token(request)
-    if report is None:
+    opened = _report_from_token(request)
+    if opened is None:
         return render(
             request,
             "anonymous/return.html",
             {"form": ReceiptForm(), "expired": True},
             status=400,
         )
+    report, issued = opened
+    if ratelimit.hit(
+        ratelimit.subject(f"report:{report.pk}"),
+        scope="anonymous-message",
+        limit=MESSAGES,
+        window_seconds=MESSAGE_WINDOW,
+    ):
+        return render(request, "anonymous/slow_down.html", status=429)
     try:
         messages_services.message_send(
             case=report.case,
@@ -179,5 +259,7 @@ def anonymous_message(request: HttpRequest) -> HttpResponse:
             body=request.POST.get("body", ""),
         )
     except CaseActionRefused as refusal:
-        return _report_page(request, report, status=400, error=str(refusal))
-    return _report_page(request, report, sent=_("Your message is sent to the security staff."))
+        return _report_page(request, report, issued=issued, status=400, error=str(refusal))
+    return _report_page(
+        request, report, issued=issued, sent=_("Your message is sent to the security staff.")
+    )

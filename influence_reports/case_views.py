@@ -102,7 +102,10 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     ]
     notes = [(n, _opened(n, "text")) for n in case.notes.all()]
     thread = readable_thread(case)
-    messages_services.thread_mark_read(case=case, side=Message.Side.CASE_WORKER, user=user)
+    if thread:  # read up to the newest shown; one arriving meanwhile stays unread
+        messages_services.thread_mark_read(
+            case=case, side=Message.Side.CASE_WORKER, user=user, at=thread[-1][0].sent_at
+        )
     now = timezone.now()
     transitions = [
         (to, Case.Status(to).label)

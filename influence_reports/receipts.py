@@ -47,7 +47,7 @@ def normalise(typed: str) -> str | None:
     """The code from what someone typed (spaces and dashes ignored), or None if it cannot be
     one."""
     digits = re.sub(r"[\s\-]", "", typed or "")
-    return digits if re.fullmatch(rf"\d{{{CODE_DIGITS}}}", digits) else None
+    return digits if re.fullmatch(rf"[0-9]{{{CODE_DIGITS}}}", digits) else None
 
 
 def lookup(code: str) -> str:

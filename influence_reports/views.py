@@ -168,7 +168,11 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         "reports/detail.html",
         {
             "thread": thread,
-            "viewer_side": Message.Side.REPORTER,
+            "viewer_side": (
+                Message.Side.REPORTER
+                if permissions.can_file_report(user)
+                else Message.Side.CASE_WORKER
+            ),
             "can_write": permissions.can_file_report(user) and not report.is_withdrawn,
             "message_action": reverse("report_message", args=[report.pk]),
             "report": report,

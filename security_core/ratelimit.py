@@ -1,48 +1,58 @@
 """Rate limits that remember no address: short-lived counters in the cache, under keys that
-are keyed hashes of the client's address with a key that changes every day.
+are keyed hashes of the client's address (an IPv6 address counted as its /64).
 
-Invariant: no address, and nothing from which an address can be recovered without the
-day's key (derived from ``VARN_RECEIPT_KEY``, never stored), reaches the cache or any
-other store. The counters expire with their window.
+Invariant: no address reaches the cache or any other store. The hashing key is random, made
+afresh each day and kept only in the cache (shared by every process), so that even someone
+holding the application's secrets cannot turn a counter's key back into an address once the
+day's key has expired. Counters expire with their window.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 
-from security_core.net import client_ip
+from security_core.net import lockout_address
+
+_DAY = 24 * 60 * 60
 
 
-def _client_key(request: HttpRequest) -> str:
-    day = timezone.localdate().isoformat()
-    key: bytes = settings.VARN_RECEIPT_KEY
-    address = client_ip(request) or "unknown"
-    return hmac.new(key, f"varn:ratelimit:{day}:{address}".encode(), hashlib.sha256).hexdigest()[
-        :32
-    ]
+def _day_key() -> bytes:
+    name = f"varn:rl:key:{timezone.localdate().isoformat()}"
+    cache.add(name, secrets.token_bytes(32), timeout=_DAY + 3600)
+    key: bytes | None = cache.get(name)
+    return key or secrets.token_bytes(32)  # a cache that lost it: count afresh
 
 
-def _key(request: HttpRequest, scope: str) -> str:
-    return f"varn:rl:{scope}:{_client_key(request)}"
+def _hashed(value: str) -> str:
+    return hmac.new(_day_key(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def blocked(request: HttpRequest, *, scope: str, limit: int) -> bool:
-    """Whether this client has used up ``limit`` events of ``scope`` in the current window."""
-    count: int = cache.get(_key(request, scope), 0)
-    return count >= limit
+def client(request: HttpRequest) -> str:
+    """The hashed counting key of the request's client."""
+    return _hashed(f"client:{lockout_address(request) or 'unknown'}")
 
 
-def record(request: HttpRequest, *, scope: str, window_seconds: int) -> None:
-    """Count one event of ``scope`` for this client; the window starts at the first one."""
-    key = _key(request, scope)
-    if not cache.add(key, 1, timeout=window_seconds):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window_seconds)
+def subject(value: str) -> str:
+    """The hashed counting key of something else than a client (e.g. a receipt look-up)."""
+    return _hashed(f"subject:{value}")
+
+
+def hit(key: str, *, scope: str, limit: int, window_seconds: int) -> bool:
+    """Count one event now and say whether it is over ``limit`` within the window (which
+    starts at the first event). Counting first makes parallel requests unable to slip past
+    a check they all passed before any of them was counted."""
+    name = f"varn:rl:{scope}:{key}"
+    if cache.add(name, 1, timeout=window_seconds):
+        return limit < 1
+    try:
+        count = cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.set(name, 1, timeout=window_seconds)
+        count = 1
+    return count > limit

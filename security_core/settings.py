@@ -251,6 +251,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_NAME = f"{_prefix}varn_csrf"
 CSRF_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_AGE = None  # ends with the browser: no dated cookie is left on the device
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "security_core.views.errors.csrf_failure"
 LANGUAGE_COOKIE_NAME = f"{_prefix}varn_language"

@@ -61,8 +61,9 @@ def _notify(case: Case, message: Message) -> None:
                 dedupe=str(message.pk),
             )
         return
-    if case.assignee is not None and permissions.can_work_case(case.assignee, case):
-        recipients = [case.assignee]
+    assignee = case.assignee
+    if assignee is not None and assignee.is_active and permissions.can_work_case(assignee, case):
+        recipients = [assignee]
     else:
         recipients = [
             user for user in selectors.case_workers() if permissions.can_work_case(user, case)

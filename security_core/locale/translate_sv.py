@@ -747,12 +747,13 @@ SV: dict[str, str] = {
     "Report something new without an account": "Rapportera något nytt utan konto",
     "Please wait a while": "Vänta en stund",
     "There have been many attempts from where you are. Wait a quarter of an hour and try again. If you are in danger, call 112.": "Det har gjorts många försök härifrån. Vänta en kvart och försök igen. Är du i fara, ring 112.",
-    "You are signed in. To report without anyone knowing it was you, sign out first and use a device that is not your work one.": "Du är inloggad. För att rapportera utan att någon vet att det var du, logga ut först och använd en enhet som inte är din jobbenhet.",
     "Without an account": "Utan konto",
     "Nobody will know it was you: Värn does not keep your address or your browser, and asks nothing about who you are. Leave out anything that would identify you, unless you want to be contacted. When you send, you get a receipt code: with it you can come back to follow the report and answer the security staff's questions.": "Ingen kommer att veta att det var du: Värn sparar inte din adress eller din webbläsare och frågar inget om vem du är. Utelämna sådant som kan identifiera dig, om du inte vill bli kontaktad. När du skickar får du en kvittokod: med den kan du komma tillbaka, följa rapporten och svara på säkerhetsfunktionens frågor.",
     "You can also report without anyone knowing it was you. You get a receipt code to follow the report and talk with the security staff.": "Du kan också rapportera utan att någon vet att det var du. Du får en kvittokod för att följa rapporten och prata med säkerhetsfunktionen.",
     "Report without an account": "Rapportera utan konto",
     "I have a receipt code": "Jag har en kvittokod",
+    "Sign out first": "Logga ut först",
+    "You are signed in. To report without anyone knowing it was you, sign out first, and preferably use a device that is not your work one.": "Du är inloggad. För att rapportera utan att någon vet att det var du, logga ut först, och använd helst en enhet som inte är din jobbenhet.",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {

@@ -78,7 +78,9 @@ def test_anonymous_reporter_files_returns_with_the_code_reads_the_reply_and_answ
     with page.expect_navigation():
         page.get_by_role("button", name="Skicka rapporten").click()
     assert page.locator(".error-summary").count() == 0, page.inner_text("main")
-    assert page.locator("h1", has_text="Din rapport är skickad").count() == 1
+    assert page.locator("h1", has_text="Din rapport är skickad").count() == 1, page.inner_text(
+        "main"
+    )
     assert page.locator("h2", has_text="Skriv ner din kvittokod nu").count() == 1
     code = page.inner_text(".receipt-code").strip()
     assert re.fullmatch(r"\d{4} \d{4} \d{4} \d{4}", code), code

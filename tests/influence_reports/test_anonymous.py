@@ -48,6 +48,12 @@ def _file(client: Client, **extra: str) -> str:
     return found.group(1)
 
 
+def _token_in(page: str) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
 def _data() -> ReportData:
     return ReportData(description="Mutförsök.", reporter_role="official", categories=["bribery"])
 
@@ -171,17 +177,59 @@ def test_no_trace_of_the_anonymous_reporter_is_stored(caplog, make_user):
     assert all(ADDRESS not in record.getMessage() for record in caplog.records)
 
 
-def test_a_signed_in_person_filing_anonymously_is_not_the_audit_logs_actor(
+def test_someone_signed_in_is_asked_to_sign_out_first_and_nothing_is_filed(
     client, reporter, signed_in
 ):
     signed_in(client, reporter, verified=False)
-    response = client.post(reverse("anonymous_new"), report_form())
-    assert response.status_code == 200
-    report = Report.objects.get()
-    assert report.reporter is None
-    assert not LogEntry.objects.filter(actor=reporter).exists()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    assert b"You are signed in" in client.get(reverse("anonymous_new")).content
+    for url in ("anonymous_new", "anonymous_return", "anonymous_message"):
+        response = client.post(reverse(url), report_form())
+        assert response.status_code == 403, url
+        assert b"Sign out first" in response.content
+    assert not Report.objects.exists()
+    assert not LogEntry.objects.filter(actor=reporter).exists()
+
+
+def test_the_access_token_is_not_extended_by_using_it(monkeypatch, make_user):
+    import time as clock
+
+    client = _client()
+    code = _file(client)
+    opened = client.post(reverse("anonymous_return"), {"code": code, "passphrase": ""})
+    token = _token_in(opened.content.decode())
+    start = clock.time()
+    # 20 minutes on, the page (and its new token) still carries the first issue time ...
+    monkeypatch.setattr(clock, "time", lambda: start + 20 * 60)
+    page = client.post(reverse("anonymous_message"), {"token": token, "body": "Ett."})
+    assert page.status_code == 200
+    renewed = _token_in(page.content.decode())
+    # ... so 31 minutes after the code was entered, neither token opens the report.
+    monkeypatch.setattr(clock, "time", lambda: start + 31 * 60)
+    for stale in (token, renewed):
+        response = client.post(reverse("anonymous_message"), {"token": stale, "body": "Två."})
+        assert response.status_code == 400
+    assert list(Message.objects.values_list("side", flat=True)) == ["reporter"]
+
+
+def test_one_code_is_limited_however_many_addresses_try_it():
+    _, code = anonymous_report_submit(data=_data(), passphrase="hemligt lösen")
+    for n in range(WRONG_CODES):
+        guesser = Client(REMOTE_ADDR=f"192.0.2.{n + 1}")
+        response = guesser.post(reverse("anonymous_return"), {"code": code, "passphrase": "x"})
+        assert response.status_code == 400
+    last = Client(REMOTE_ADDR="192.0.2.200")
+    answer = last.post(reverse("anonymous_return"), {"code": code, "passphrase": "hemligt lösen"})
+    assert answer.status_code == 429
+
+
+def test_an_ipv6_client_is_counted_by_its_64_and_refused_forms_count_too():
+    for n in range(WRONG_CODES):
+        rotating = Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+        assert rotating.post(reverse("anonymous_return"), {"code": "x"}).status_code == 400
+    same_net = Client(REMOTE_ADDR="2001:db8:1:2::ffff")
+    assert same_net.post(reverse("anonymous_return"), {"code": "x"}).status_code == 429
+    elsewhere = Client(REMOTE_ADDR="2001:db8:9:9::1")
+    assert elsewhere.post(reverse("anonymous_return"), {"code": "x"}).status_code == 400
 
 
 def test_a_short_or_mismatched_passphrase_is_refused_and_nothing_is_filed():
@@ -193,3 +241,24 @@ def test_a_short_or_mismatched_passphrase_is_refused_and_nothing_is_filed():
         )
         assert response.status_code == 400
     assert not Report.objects.exists()
+
+
+def test_filing_with_a_file_works_with_csrf_checks_as_in_production():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = Client(enforce_csrf_checks=True, REMOTE_ADDR=ADDRESS)
+    form_page = client.get(reverse("anonymous_new")).content.decode()
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form_page)
+    assert found
+    evidence = SimpleUploadedFile("bevis.txt", b"Han sa: pengar mot ett ja.", "text/plain")
+    response = client.post(
+        reverse("anonymous_new"),
+        report_form(csrfmiddlewaretoken=found.group(1), evidence=[evidence]),
+    )
+    assert response.status_code == 200
+    assert CODE.search(response.content.decode())
+    assert Report.objects.get().attachments.count() == 1
+    # Without the token it is refused, and nothing is filed.
+    refused = Client(enforce_csrf_checks=True).post(reverse("anonymous_new"), report_form())
+    assert refused.status_code == 403
+    assert Report.objects.count() == 1
