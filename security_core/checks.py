@@ -80,6 +80,14 @@ def varn_deployment_checks(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="varn.W004",
             )
         )
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        problems.append(
+            Warning(
+                "Rate limits are counted per process: the cache is not shared.",
+                hint="Set VARN_CACHE_URL to the Redis cache (e.g. redis://redis:6379/1).",
+                id="varn.W007",
+            )
+        )
     if not settings.VARN_SITE_URL.startswith("https://"):
         problems.append(
             Warning(

@@ -46,6 +46,7 @@ DEPLOYMENT = {
 REQUIRED = (*SECRET_NAMES, *DEPLOYMENT)
 # Not needed to start, but `check --deploy` warns without them.
 RECOMMENDED = {
+    "VARN_CACHE_URL": "redis://127.0.0.1:6379/1",
     "VARN_SITE_URL": f"https://{HOST}",
     "VARN_PAGER_WEBHOOK_URL": "https://pager.example.se/varn",
     "VARN_PAGER_WEBHOOK_SECRET": "s" * 40,
@@ -334,18 +335,25 @@ def test_deployment_check_is_clean_under_production_settings(production, tmp_pat
     assert "no issues" in result.stdout
 
 
-def test_deployment_check_warns_while_pages_are_only_recorded_and_links_are_not_https(
+def test_deployment_check_warns_about_recorded_pages_plain_links_and_a_per_process_cache(
     production, tmp_path
 ):
     env = {
         name: value
         for name, value in production.items()
-        if name not in {"VARN_PAGER_WEBHOOK_URL", "VARN_SITE_URL"}
+        if name not in {"VARN_PAGER_WEBHOOK_URL", "VARN_SITE_URL", "VARN_CACHE_URL"}
     }
     result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
 
     assert result.returncode != 0
-    for expected in ("varn.W003", "VARN_PAGER_WEBHOOK_URL", "varn.W005", "VARN_SITE_URL"):
+    for expected in (
+        "varn.W003",
+        "VARN_PAGER_WEBHOOK_URL",
+        "varn.W005",
+        "VARN_SITE_URL",
+        "varn.W007",
+        "VARN_CACHE_URL",
+    ):
         assert expected in result.stdout + result.stderr
 
 
