@@ -15,7 +15,6 @@ import time
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
@@ -35,6 +34,7 @@ from influence_reports.views import (
     _uploads,
     _with_encrypting_uploads,
     readable_thread,
+    upload_limits,
 )
 from security_core import ratelimit
 from security_core.decorators import second_factor_not_required
@@ -90,19 +90,11 @@ def _intake_limited(view: Any) -> Any:
     return wrapper
 
 
-def _limits() -> dict[str, int]:
-    return {
-        "files": settings.VARN_UPLOAD_MAX_FILES,
-        "file_mib": settings.VARN_UPLOAD_MAX_FILE_BYTES // (1024 * 1024),
-        "report_mib": settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024),
-    }
-
-
 def _intake(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     return render(
         request,
         "reports/new.html",
-        {"anonymous": True, "limits": _limits(), **context},
+        {"anonymous": True, "limits": upload_limits(), **context},
         status=status,
     )
 

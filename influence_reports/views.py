@@ -100,6 +100,15 @@ def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list
     return files, refusals
 
 
+def upload_limits() -> dict[str, int]:
+    """The evidence limits, as the intake form states them."""
+    return {
+        "files": settings.VARN_UPLOAD_MAX_FILES,
+        "file_mib": settings.VARN_UPLOAD_MAX_FILE_BYTES // (1024 * 1024),
+        "report_mib": settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024),
+    }
+
+
 @sensitive_variables()
 @sensitive_post_parameters(*ENCRYPTED_REPORT_FIELDS)
 @require_http_methods(["GET", "POST"])
@@ -107,11 +116,7 @@ def _uploads(request: HttpRequest) -> tuple[list[evidence.EncryptedUpload], list
 def report_new(request: HttpRequest) -> HttpResponse:
     """The intake form. A refused file or a missing answer keeps everything else typed."""
     user = _reporter_only(request)
-    limits = {
-        "files": settings.VARN_UPLOAD_MAX_FILES,
-        "file_mib": settings.VARN_UPLOAD_MAX_FILE_BYTES // (1024 * 1024),
-        "report_mib": settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024),
-    }
+    limits = upload_limits()
     if request.method != "POST":
         return render(request, "reports/new.html", {"form": ReportForm(), "limits": limits})
     form = ReportForm(request.POST)

@@ -8,6 +8,7 @@ nothing is sent to an anonymous reporter (they see new messages when they return
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,6 +62,7 @@ def _notify(case: Case, message: Message) -> None:
                 dedupe=str(message.pk),
             )
         return
+    prefetch_related_objects([case], "recusals")  # read once, not once per case worker
     assignee = case.assignee
     if assignee is not None and assignee.is_active and permissions.can_work_case(assignee, case):
         recipients = [assignee]
