@@ -15,15 +15,17 @@ import time
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from influence_reports import receipts
+from influence_reports import evidence, receipts
 from influence_reports.forms import AnonymousReportForm, ReceiptForm
 from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Message, Report
 from influence_reports.services import anonymous
@@ -33,7 +35,9 @@ from influence_reports.views import (
     _upload_handler,
     _uploads,
     _with_encrypting_uploads,
+    message_refusal,
     readable_thread,
+    streamed_download,
     upload_limits,
 )
 from security_core import ratelimit
@@ -42,12 +46,13 @@ from security_core.decorators import second_factor_not_required
 ACCESS_NAMESPACE = "varn.anonymous-report"  # the signing salt of access tokens
 TOKEN_MAX_AGE = 30 * 60  # seconds: then the code is asked for again
 # Generous to a person, tight for a script: ten tries of a code in 15 minutes per client
-# and per code, 20 reports an hour per client and 300 from everyone, 30 messages an hour to
-# one report.
+# and per code, 30 messages an hour to one report, 120 messages and downloads an hour from
+# one client; reports an hour per client and from
+# everyone as configured (VARN_ANONYMOUS_REPORTS_PER_HOUR[_ALL]: 20 and 300).
 WRONG_CODES, WRONG_CODE_WINDOW = 10, 15 * 60
-SUBMISSIONS, SUBMISSION_WINDOW = 20, 60 * 60
-ALL_SUBMISSIONS = 300
+SUBMISSION_WINDOW = 60 * 60
 MESSAGES, MESSAGE_WINDOW = 30, 60 * 60
+CLIENT_POSTS = 120  # messages and downloads an hour from one client, to any report
 
 
 def _signed_out_only(view: Any) -> Any:
@@ -73,17 +78,36 @@ def _intake_limited(view: Any) -> Any:
             over_client = ratelimit.hit(
                 ratelimit.client(request),
                 scope="anonymous-intake",
-                limit=SUBMISSIONS,
+                limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR,
                 window_seconds=SUBMISSION_WINDOW,
             )
             over_all = ratelimit.hit(
                 "all",
                 scope="anonymous-intake",
-                limit=ALL_SUBMISSIONS,
+                limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL,
                 window_seconds=SUBMISSION_WINDOW,
             )
             if over_client or over_all:
                 return render(request, "anonymous/slow_down.html", status=429)
+        response: HttpResponse = view(request, *args, **kwargs)
+        return response
+
+    return wrapper
+
+
+def _posts_limited(view: Any) -> Any:
+    """Count a post to an opened report (a message, a download) per client before its body,
+    and any file in it, is read; the token inside is checked only after."""
+
+    @functools.wraps(view)  # keeps csrf_exempt: the upload wrapper checks CSRF itself
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if ratelimit.hit(
+            ratelimit.client(request),
+            scope="anonymous-post",
+            limit=CLIENT_POSTS,
+            window_seconds=MESSAGE_WINDOW,
+        ):
+            return render(request, "anonymous/slow_down.html", status=429)
         response: HttpResponse = view(request, *args, **kwargs)
         return response
 
@@ -153,6 +177,7 @@ def _report_page(
             "viewer_side": Message.Side.REPORTER,
             "can_write": not report.is_withdrawn,
             "token": _token(report, issued),
+            "limits": upload_limits(),
             **extra,
         },
         status=status,
@@ -220,21 +245,25 @@ def _report_from_token(request: HttpRequest) -> tuple[Report, float] | None:
     return report, issued
 
 
+def _expired(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "anonymous/return.html", {"form": ReceiptForm(), "expired": True}, status=400
+    )
+
+
 @login_not_required
 @second_factor_not_required
 @_signed_out_only
 @sensitive_post_parameters("body", "token")
 @require_POST
+@_posts_limited
+@_with_encrypting_uploads
 def anonymous_message(request: HttpRequest) -> HttpResponse:
-    """The anonymous reporter answers; their access token must be fresh."""
+    """The anonymous reporter answers, with any files (more evidence); their access token
+    must be fresh. A refused file or message sends nothing and keeps what was typed."""
     opened = _report_from_token(request)
     if opened is None:
-        return render(
-            request,
-            "anonymous/return.html",
-            {"form": ReceiptForm(), "expired": True},
-            status=400,
-        )
+        return _expired(request)
     report, issued = opened
     if ratelimit.hit(
         ratelimit.subject(f"report:{report.pk}"),
@@ -243,15 +272,40 @@ def anonymous_message(request: HttpRequest) -> HttpResponse:
         window_seconds=MESSAGE_WINDOW,
     ):
         return render(request, "anonymous/slow_down.html", status=429)
+    files, refusals = _uploads(request)
+    body = request.POST.get("body", "")
     try:
+        if refusals:
+            raise CaseActionRefused(message_refusal(refusals))
+        for upload in files:  # the token came in the same body as the files
+            evidence.rebind(upload, report.pk)
         messages_services.message_send(
-            case=report.case,
-            author=None,
-            side=Message.Side.REPORTER,
-            body=request.POST.get("body", ""),
+            case=report.case, author=None, side=Message.Side.REPORTER, body=body, uploads=files
         )
     except CaseActionRefused as refusal:
-        return _report_page(request, report, issued=issued, status=400, error=str(refusal))
+        return _report_page(
+            request, report, issued=issued, status=400, message_error=str(refusal), draft=body
+        )
     return _report_page(
         request, report, issued=issued, sent=_("Your message is sent to the security staff.")
+    )
+
+
+@login_not_required
+@second_factor_not_required
+@_signed_out_only
+@sensitive_post_parameters("token")
+@require_POST
+@_posts_limited
+def anonymous_attachment(request: HttpRequest) -> HttpResponseBase:
+    """A file in the anonymous reporter's thread (theirs or the staff's), as a download; the
+    access token must be fresh and the file must belong to its report."""
+    opened = _report_from_token(request)
+    if opened is None:
+        return _expired(request)
+    return streamed_download(
+        request,
+        actor=None,
+        attachment_id=request.POST.get("attachment", ""),
+        anonymous_report=opened[0],
     )

@@ -35,7 +35,15 @@ from influence_reports.models import Case, CaseEvent, Message
 from influence_reports.services import case_work, reading
 from influence_reports.services import cases as case_services
 from influence_reports.services import messages as messages_services
-from influence_reports.views import facts_of, readable_attachments, readable_thread
+from influence_reports.views import (
+    _uploads,
+    _with_encrypting_uploads,
+    facts_of,
+    message_refusal,
+    readable_attachments,
+    readable_thread,
+    upload_limits,
+)
 from security_core import permissions
 from security_core.crypto import DecryptionError
 from security_core.models import User
@@ -72,7 +80,12 @@ def case_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """The case with its decrypted report; opening it is written to the access log."""
-    user = _case_worker(request)
+    return _case_page(request, _case_worker(request), case_id)
+
+
+def _case_page(
+    request: HttpRequest, user: User, case_id: uuid.UUID, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     case = reading.case_open_for_work(actor=user, case_id=case_id)
     report = case.report
     try:
@@ -139,7 +152,8 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             "referral_form": ReferralForm(initial={"referred_on": timezone.localdate()}),
             "note_form": NoteForm(),
             "link_form": LinkForm(),
-            "attachments": readable_attachments(report),
+            "attachments": readable_attachments(report, evidence_only=True),
+            "limits": upload_limits(),
             "acknowledge_state": (
                 deadlines.state(case.acknowledge_by, now=now)
                 if case.acknowledged_at is None and case.status != Case.Status.CLOSED
@@ -164,7 +178,9 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 .filter(role__in=["handler", "duty_officer"])
                 .exclude(recusals__case=case)
             ),
+            **extra,
         },
+        status=status,
     )
 
 
@@ -365,18 +381,25 @@ def referral_update(
 
 @sensitive_post_parameters()
 @require_POST
+@_with_encrypting_uploads
 def case_message(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    """A case worker writes to the reporter (who is told by e-mail, if they have an account)."""
+    """A case worker writes to the reporter, with any files (the reporter is told by e-mail,
+    if they have an account). A refused file or message sends nothing and keeps the text."""
     user = _case_worker(request)
     case = selectors.visible_case(user=user, case_id=case_id)
+    files, refusals = _uploads(request)
+    body = request.POST.get("body", "")
     try:
+        if refusals:
+            raise case_services.CaseActionRefused(message_refusal(refusals))
         messages_services.message_send(
-            case=case, author=user, side=Message.Side.CASE_WORKER, body=request.POST.get("body", "")
+            case=case, author=user, side=Message.Side.CASE_WORKER, body=body, uploads=files
         )
     except case_services.CaseActionRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("The message is sent to the reporter."))
+        return _case_page(
+            request, user, case.pk, status=400, message_error=str(refusal), draft=body
+        )
+    messages.success(request, _("The message is sent to the reporter."))
     return redirect(reverse("case_detail", args=[case.pk]) + "#messages")
 
 

@@ -377,6 +377,35 @@ def store_bytes(name: str, content: bytes, *, report_id: uuid.UUID) -> Encrypted
     return upload
 
 
+def rebind(upload: EncryptedUpload, report_id: uuid.UUID) -> None:
+    """Bind an upload to ``report_id`` when the report was not known as the file streamed in
+    (an anonymous reporter's access token is read from the same body as the file): its
+    ciphertext is decrypted and sealed again, a segment at a time, into a new file under the
+    same data key, and the first file is deleted."""
+    if upload.report_id == report_id:
+        return
+    key = file_key(upload.data_key)
+    storage_name = f"{uuid.uuid4().hex}.bin"
+    path = file_path(storage_name)
+    encryptor = streaming.SegmentEncryptor(
+        key, binding=file_binding(report_id, upload.attachment_id)
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out, file_path(upload.storage_name).open("rb") as source:
+            out.write(encryptor.header)
+            for segment in streaming.decrypt_stream(
+                key, source, binding=file_binding(upload.report_id, upload.attachment_id)
+            ):
+                out.write(encryptor.update(segment))
+            out.write(encryptor.finalize())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    upload.discard()
+    upload.storage_name, upload.report_id = storage_name, report_id
+
+
 def _ensure_private_dirs(folder: Path) -> None:
     """Create the media folder and its ``attachments`` folder readable by the owner only."""
     media_root().mkdir(mode=0o700, parents=True, exist_ok=True)

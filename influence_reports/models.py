@@ -178,6 +178,16 @@ class Attachment(EncryptedModel):
         on_delete=models.SET_NULL,
     )
     uploaded_at = models.DateTimeField(_("added"), default=timezone.now)
+    # Sent with a message in the case's thread (by either side); empty for evidence filed
+    # with the report or added to it.
+    message = models.ForeignKey(
+        "Message",
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
     size = models.BigIntegerField(_("size"))
     storage_name = models.CharField(max_length=64, unique=True, editable=False)
 

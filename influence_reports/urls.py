@@ -10,6 +10,7 @@ urlpatterns = [
     path("anonymous/", anonymous_views.anonymous_new, name="anonymous_new"),
     path("anonymous/return/", anonymous_views.anonymous_return, name="anonymous_return"),
     path("anonymous/message/", anonymous_views.anonymous_message, name="anonymous_message"),
+    path("anonymous/file/", anonymous_views.anonymous_attachment, name="anonymous_attachment"),
     path("reports/", views.report_list, name="report_list"),
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/<uuid:report_id>/", views.report_detail, name="report_detail"),

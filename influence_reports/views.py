@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from influence_reports import choices, evidence, selectors
 from influence_reports.forms import ReportForm
-from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment, Message, Report
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Attachment, Case, Message, Report
 from influence_reports.services import messages as messages_services
 from influence_reports.services import reading, reports
 from influence_reports.services.cases import CaseActionRefused
@@ -67,7 +67,7 @@ def _with_encrypting_uploads(
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method != "POST":
             return protected(request, *args, **kwargs)
-        report_id = kwargs.get("report_id")
+        report_id = kwargs.get("report_id") or _report_of_case(kwargs.get("case_id"))
         handler = evidence.EncryptingUploadHandler(
             request, report_id=report_id, **_stored_so_far(request, report_id)
         )
@@ -82,6 +82,17 @@ def _with_encrypting_uploads(
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
+
+
+def _report_of_case(case_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The report a case's files are bound to (whether the viewer may see it is the view's
+    to decide; for a case that does not exist the files are bound to no report)."""
+    if case_id is None:
+        return None
+    report_id: uuid.UUID | None = (
+        Case.objects.filter(pk=case_id).values_list("report_id", flat=True).first()
+    )
+    return report_id
 
 
 def _upload_handler(request: HttpRequest) -> evidence.EncryptingUploadHandler:
@@ -155,7 +166,12 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
     """The decrypted report; opening it is written to the access log."""
-    user = signed_in_user(request)
+    return _detail_page(request, signed_in_user(request), report_id)
+
+
+def _detail_page(
+    request: HttpRequest, user: User, report_id: uuid.UUID, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     report = reading.report_open(actor=user, report_id=report_id)
     try:
         description = report.description
@@ -183,56 +199,88 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
             "report": report,
             "description": description,
             "facts": facts,
-            "attachments": readable_attachments(report),
+            "attachments": readable_attachments(report, evidence_only=True),
             "can_add_evidence": permissions.can_add_evidence(user, report),
             "can_withdraw": permissions.can_withdraw_report(user, report),
+            "limits": upload_limits(),
+            **extra,
         },
+        status=status,
     )
 
 
-def readable_thread(case: Any) -> list[tuple[Message, str | None]]:
-    """The case's messages with their text; one that does not open is ``None``."""
+NamedFiles = list[tuple[Attachment, str | None]]
+
+
+def readable_thread(case: Any) -> list[tuple[Message, str | None, NamedFiles]]:
+    """The case's messages with their text and their files' names; what does not open is
+    ``None``."""
+    in_thread = list(selectors.thread(case))
+    files: dict[uuid.UUID, NamedFiles] = {}
+    for attachment in (
+        Attachment.objects.filter(message__in=in_thread)
+        .select_related("data_key")
+        .order_by("uploaded_at")
+    ):
+        files.setdefault(attachment.message_id, []).append(  # type: ignore[arg-type]
+            (attachment, _name_of(attachment))
+        )
     thread = []
-    for message in selectors.thread(case):
+    for message in in_thread:
         try:
             body: str | None = message.body
         except DecryptionError:
             body = None
-        thread.append((message, body))
+        thread.append((message, body, files.get(message.pk, [])))
     return thread
+
+
+def message_refusal(refusals: list[Any], refused: str = "") -> str:
+    """One line naming each file refused (and why), or the service's refusal."""
+    return " ".join([f"{refusal.name}: {refusal.reason}" for refusal in refusals] or [refused])
 
 
 @sensitive_post_parameters("body")
 @require_POST
+@_with_encrypting_uploads
 def report_message(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
-    """The reporter writes to the security staff about their report."""
+    """The reporter writes to the security staff about their report, with any files. A
+    refused file or message sends nothing and keeps what was typed."""
     user = _reporter_only(request)
     report = selectors.visible_report(user=user, report_id=report_id)
+    files, refusals = _uploads(request)
+    body = request.POST.get("body", "")
     try:
+        if refusals:
+            raise CaseActionRefused(message_refusal(refusals))
         messages_services.message_send(
-            case=report.case,
-            author=user,
-            side=Message.Side.REPORTER,
-            body=request.POST.get("body", ""),
+            case=report.case, author=user, side=Message.Side.REPORTER, body=body, uploads=files
         )
     except CaseActionRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, _("Your message is sent to the security staff."))
+        return _detail_page(
+            request, user, report.pk, status=400, message_error=str(refusal), draft=body
+        )
+    messages.success(request, _("Your message is sent to the security staff."))
     return redirect(reverse("report_detail", args=[report.pk]) + "#messages")
 
 
-def readable_attachments(report: Report) -> list[tuple[Attachment, str | None]]:
+def _name_of(attachment: Attachment) -> str | None:
+    try:
+        name: str | None = attachment.filename
+    except DecryptionError:
+        name = None
+    return name
+
+
+def readable_attachments(report: Report, *, evidence_only: bool = False) -> NamedFiles:
     """The report's files with their names; a name that does not open is ``None``, shown as
-    "cannot be opened", and the other files stay usable."""
-    attachments = []
-    for attachment in report.attachments.select_related("data_key"):
-        try:
-            name: str | None = attachment.filename
-        except DecryptionError:
-            name = None
-        attachments.append((attachment, name))
-    return attachments
+    "cannot be opened", and the other files stay usable. ``evidence_only``: what the
+    reporter gave (with the report, added later or sent in a message), not what the
+    security staff sent them."""
+    files = report.attachments.select_related("data_key")
+    if evidence_only:
+        files = files.exclude(message__side=Message.Side.CASE_WORKER)
+    return [(attachment, _name_of(attachment)) for attachment in files]
 
 
 def facts_of(report: Report) -> list[tuple[str, str]]:
@@ -320,9 +368,21 @@ def _content_disposition(filename: str) -> str:
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBase:
     """The original file, streamed, as a download that no browser will render or run."""
-    user = signed_in_user(request)
+    return streamed_download(request, actor=signed_in_user(request), attachment_id=attachment_id)
+
+
+def streamed_download(
+    request: HttpRequest,
+    *,
+    actor: User | None,
+    attachment_id: uuid.UUID | str,
+    anonymous_report: Report | None = None,
+) -> HttpResponseBase:
+    """Stream a file the actor may open (see ``reading.attachment_open``) as a download."""
     try:
-        attachment, stream = reading.attachment_open(actor=user, attachment_id=attachment_id)
+        attachment, stream = reading.attachment_open(
+            actor=actor, attachment_id=attachment_id, anonymous_report=anonymous_report
+        )
         # Check the whole file first, so a damaged file gives a clear page, not half a file.
         with evidence.file_path(attachment.storage_name).open("rb") as handle:
             size = streaming.verify(

@@ -174,6 +174,15 @@ if PRODUCTION and not _database_url:
 DATABASES = {
     "default": _env.db_url_config(_database_url or f"sqlite:///{VAR_DIR / 'varn.sqlite3'}")
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes or threads (runserver, gunicorn) may write at once: a write
+    # transaction takes the lock when it begins (never an upgrade that can deadlock), waits
+    # for it up to 20 s, and readers never block writers (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("VARN_DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -346,6 +355,11 @@ except ValueError:
     raise ConfigurationError(
         "VARN_ELECTIONS must be election days as ISO dates, comma-separated."
     ) from None
+# Anonymous intake, against floods: reports an hour from one client (an IPv6 address counts
+# as its /64) and from everyone together. Generous to a person, tight for a script.
+VARN_ANONYMOUS_REPORTS_PER_HOUR = env_int("VARN_ANONYMOUS_REPORTS_PER_HOUR", 20)
+VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL = env_int("VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL", 300)
+
 VARN_ELECTION_MONTHS_BEFORE = env_int("VARN_ELECTION_MONTHS_BEFORE", 6)
 VARN_ELECTION_MONTHS_AFTER = env_int("VARN_ELECTION_MONTHS_AFTER", 1)
 # Where links in notifications point (no trailing slash).

@@ -7,13 +7,17 @@ nothing is sent to an anonymous reporter (they see new messages when they return
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from influence_reports import selectors
+from influence_reports.evidence import EncryptedUpload
 from influence_reports.models import Case, Message, ThreadRead
+from influence_reports.services import reports
 from influence_reports.services.cases import CaseActionRefused
 from security_core import outbox, permissions
 from security_core.models import Notification, User
@@ -23,11 +27,20 @@ Side = Message.Side
 
 
 @transaction.atomic
-def message_send(*, case: Case, author: User | None, side: str, body: str) -> Message:
-    """Add a message to the thread and tell the other side (after commit, via the outbox).
+def message_send(
+    *,
+    case: Case,
+    author: User | None,
+    side: str,
+    body: str,
+    uploads: Iterable[EncryptedUpload] = (),
+) -> Message:
+    """Add a message to the thread, with any files (under the report's evidence limits),
+    and tell the other side (after commit, via the outbox).
 
     ``author`` is None only for an anonymous reporter; the caller has established that the
-    request belongs to the case's reporter or to a case worker who may work it.
+    request belongs to the case's reporter or to a case worker who may work it. A message
+    may be files alone.
     """
     # Locking the case orders the thread with the case's transitions and other messages.
     locked = Case.objects.select_for_update(no_key=True).select_related("report").get(pk=case.pk)
@@ -36,13 +49,21 @@ def message_send(*, case: Case, author: User | None, side: str, body: str) -> Me
     if side == Side.REPORTER and locked.report.is_withdrawn:
         raise CaseActionRefused(_("The report has been withdrawn."))
     text = body.strip()
-    if not text:
+    files = list(uploads)
+    if not text and not files:
         raise CaseActionRefused(_("The message is empty."))
     if len(text) > MESSAGE_LIMIT:
         raise CaseActionRefused(_("The message is too long."))
     message = Message(case=locked, side=side, author=author, sent_at=timezone.now())
     message.body = text
     message.save()
+    if files:
+        try:
+            reports.attachments_add(
+                report=locked.report, uploads=files, actor=author, message=message
+            )
+        except reports.EvidenceRefused as refusal:
+            raise CaseActionRefused(str(refusal)) from None
     # Writing is reading: the author's own side has read up to here.
     thread_mark_read(case=locked, side=side, user=author, at=message.sent_at)
     _notify(locked, message)

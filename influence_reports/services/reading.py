@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 
 from influence_reports import evidence, selectors
 from influence_reports.models import Attachment, Case, Report
 from security_core.models import AccessEntry, User
 
 
-def _record(*, actor: User, obj: Report | Attachment | Case, purpose: AccessEntry.Purpose) -> None:
+def _record(
+    *, actor: User | None, obj: Report | Attachment | Case, purpose: AccessEntry.Purpose
+) -> None:
     AccessEntry.objects.create(
         actor=actor, object_type=obj._meta.label_lower, object_id=str(obj.pk), purpose=purpose
     )
@@ -38,10 +42,25 @@ def case_open_for_work(*, actor: User, case_id: uuid.UUID | str) -> Case:
 
 @transaction.atomic
 def attachment_open(
-    *, actor: User, attachment_id: uuid.UUID | str
+    *,
+    actor: User | None,
+    attachment_id: uuid.UUID | str,
+    anonymous_report: Report | None = None,
 ) -> tuple[Attachment, Iterator[bytes]]:
-    """The attachment and its original bytes as a stream, with the download recorded."""
-    attachment = selectors.visible_attachment(user=actor, attachment_id=attachment_id)
+    """The attachment and its original bytes as a stream, with the download recorded.
+
+    ``actor`` is None for an anonymous reporter, who opens files of ``anonymous_report``
+    only (the one their access token opens); 404 for anything else.
+    """
+    if actor is not None:
+        attachment = selectors.visible_attachment(user=actor, attachment_id=attachment_id)
+    else:
+        try:
+            attachment = Attachment.objects.select_related("data_key").get(
+                pk=attachment_id, report=anonymous_report, report__reporter__isnull=True
+            )
+        except (Attachment.DoesNotExist, ValidationError, ValueError, TypeError):
+            raise Http404 from None
     _record(actor=actor, obj=attachment, purpose=AccessEntry.Purpose.DOWNLOAD_ATTACHMENT)
     stream = evidence.read_plaintext(
         storage_name=attachment.storage_name,

@@ -13,12 +13,13 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from influence_reports import identifiers, notifications
+from influence_reports import evidence, identifiers, notifications
 from influence_reports.evidence import EncryptedUpload
 from influence_reports.models import (
     ENCRYPTED_REPORT_FIELDS,
     Attachment,
     Case,
+    Message,
     PerpetratorIdentifier,
     Report,
     ReportTag,
@@ -74,6 +75,7 @@ def _attach(
     upload: EncryptedUpload,
     actor: User | None,
     uploaded_at: datetime | None = None,
+    message: Message | None = None,
 ) -> Attachment:
     if upload.report_id != report.pk:
         raise ValueError("an upload is bound to another report")
@@ -81,6 +83,7 @@ def _attach(
     attachment = Attachment(
         id=upload.attachment_id,
         report=report,
+        message=message,
         data_key=data_key,
         uploaded_by=actor,
         size=upload.size or 0,
@@ -209,13 +212,20 @@ class EvidenceRefused(Exception):
 
 @transaction.atomic
 def attachments_add(
-    *, report: Report, uploads: Iterable[EncryptedUpload], actor: User
+    *,
+    report: Report,
+    uploads: Iterable[EncryptedUpload],
+    actor: User | None,
+    message: Message | None = None,
 ) -> list[Attachment]:
-    """Add evidence to an existing report (the caller has checked the actor may).
+    """Add evidence to an existing report, or files sent with a ``message`` in its case's
+    thread (the caller has checked the actor may; ``None`` is an anonymous reporter).
 
     The report is locked while its limits and state are checked again, so parallel
     requests cannot together pass the per-report limits or add to a report that was
-    withdrawn meanwhile. Refused uploads are not recorded (their files are then deleted).
+    withdrawn meanwhile. The limits count every file the report holds, however it came.
+    Refused uploads are not recorded (their files are then deleted). An upload bound to no
+    report yet (an anonymous reporter's) is bound to this one first.
     """
     # Locking the report row serialises additions to one report.
     locked = Report.objects.select_for_update().get(pk=report.pk)
@@ -235,7 +245,9 @@ def attachments_add(
             _("The files are too large together: at most %(size)s per report.")
             % {"size": f"{settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024)} MiB"}
         )
-    return [_attach(report=locked, upload=upload, actor=actor) for upload in files]
+    for upload in files:
+        evidence.rebind(upload, locked.pk)
+    return [_attach(report=locked, upload=upload, actor=actor, message=message) for upload in files]
 
 
 @transaction.atomic

@@ -754,6 +754,10 @@ SV: dict[str, str] = {
     "I have a receipt code": "Jag har en kvittokod",
     "Sign out first": "Logga ut först",
     "You are signed in. To report without anyone knowing it was you, sign out first, and preferably use a device that is not your work one.": "Du är inloggad. För att rapportera utan att någon vet att det var du, logga ut först, och använd helst en enhet som inte är din jobbenhet.",
+    "Files": "Filer",
+    "Add files or more evidence (optional)": "Bifoga filer eller mer bevis (frivilligt)",
+    "Send files (optional)": "Skicka filer (frivilligt)",
+    "PDF, images, text, e-mail, office documents, audio or video. At most %(files)s files, %(file_size)s MiB each and %(total)s MiB together for the whole report.": "Pdf, bilder, text, e-post, kontorsdokument, ljud eller video. Högst %(files)s filer, %(file_size)s MiB per fil och %(total)s MiB sammanlagt för hela rapporten.",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {

@@ -196,9 +196,8 @@ def test_a_withdrawn_report_takes_no_more_messages_from_its_reporter(reporter, m
 def test_an_empty_message_is_refused_with_a_message(client, reporter, signed_in):
     case = _case(reporter)
     _client(client, reporter, signed_in)
-    response = client.post(
-        reverse("report_message", args=[case.report.pk]), {"body": "   "}, follow=True
-    )
-    assert response.status_code == 200
+    response = client.post(reverse("report_message", args=[case.report.pk]), {"body": "   "})
+    assert response.status_code == 400
     assert b"The message is empty." in response.content
+    assert b'role="alert"' in response.content
     assert not Message.objects.exists()

@@ -30,6 +30,7 @@ PUBLIC = frozenset(
         "anonymous_new",
         "anonymous_return",
         "anonymous_message",
+        "anonymous_attachment",
     }
 )
 
