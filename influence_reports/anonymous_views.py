@@ -3,9 +3,9 @@
 No session is kept for an anonymous reporter: after the receipt code (and passphrase) open
 the report, the page carries a signed access token in its forms (never in a URL), valid for
 30 minutes from entering the code and never extended, so nothing on the server links a visit
-to a report. Their address and browser are stored nowhere. (Times finer than the day are
-still kept in some rows outside the report: see the threat model.) Someone signed in is
-asked to sign out first, so that their session cannot tie them to an anonymous report.
+to a report. Their address and browser are stored nowhere, and outside the report itself
+nothing they do is timed finer than the day (``security_core.discretion``). Someone signed
+in is asked to sign out first, so that their session cannot tie them to an anonymous report.
 """
 
 from __future__ import annotations

@@ -372,6 +372,8 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=100, blank=True)
     retry_at = models.DateTimeField(_("next try"), null=True, blank=True)
+    # Caused by an anonymous reporter: its times are kept to the day (``discretion``).
+    discreet = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

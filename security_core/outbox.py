@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from security_core import notify
+from security_core import discretion, notify
 from security_core.models import Notification, User
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,9 @@ def _send(row: Notification) -> str | None:
     """Send ``row`` and mark it sent (in the caller's transaction); the error's name if the
     channel failed, with the attempt recorded outside the rolled-back work. A recipient who
     is no longer active is not sent anything; the row is closed with that reason."""
+    if row.discreet and not discretion.active():
+        with discretion.discreet_times():  # a worker sends what an anonymous request caused
+            return _send(row)
     row.attempts += 1
     now = timezone.now()
     if not row.recipient.is_active:

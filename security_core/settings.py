@@ -126,6 +126,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an anonymous reporter's request leaves times to the day only (discretion.py).
+    "security_core.discretion.DiscreetTimesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "security_core.middleware.ResponseHardeningMiddleware",
@@ -429,12 +431,34 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        # A line logged for an anonymous reporter carries the day only; the development
+        # server's request lines for their pages are not written at all.
+        "discreet": {"()": "security_core.discretion.DiscreetLogFilter"},
+        "no_anonymous_requests": {"()": "security_core.discretion.NoAnonymousRequestLines"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["discreet"],
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_anonymous_requests"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("VARN_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own request logger would include the failing request's details.
         "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
+        "django.server": {"level": "INFO", "handlers": ["server"], "propagate": False},
         "django.security": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+        # A worker's line per task ("received", "succeeded in 0.02s") would time each
+        # notification to the second, an anonymous reporter's too; failures still show.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
         # Failures are security events of our own; axes' lines would only repeat them.
         "axes": {"level": "ERROR"},
     },

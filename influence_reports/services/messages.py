@@ -64,8 +64,10 @@ def message_send(
             )
         except reports.EvidenceRefused as refusal:
             raise CaseActionRefused(str(refusal)) from None
-    # Writing is reading: the author's own side has read up to here.
-    thread_mark_read(case=locked, side=side, user=author, at=message.sent_at)
+    # Writing is reading: the author's own side has read up to here. (Not for an anonymous
+    # reporter: a marker would be a time kept beside the report.)
+    if author is not None:
+        thread_mark_read(case=locked, side=side, user=author, at=message.sent_at)
     _notify(locked, message)
     return message
 
