@@ -690,6 +690,7 @@ class AnonymousReceipt(models.Model):
 
     report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="receipt")
     lookup = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=12, blank=True)  # receipts.key_id of the look-up's key
     verifier = models.CharField(max_length=200)
     has_passphrase = models.BooleanField(default=False)
 

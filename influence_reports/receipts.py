@@ -15,6 +15,12 @@ never stored. The database keeps two things derived from it:
 
 Looking up a code that does not exist still computes a verification, so the answer takes as
 long whether or not a report exists.
+
+Rotating ``VARN_RECEIPT_KEY``: the code itself is kept nowhere, so a look-up hash cannot be
+recomputed under a new key until its reporter types the code again. The old key goes to
+``VARN_RECEIPT_KEY_FALLBACKS``; a code found under it is re-hashed under the new key when it
+opens its report. ``manage.py receipt_keys`` counts the receipts each key still holds; once
+the old key holds none (or only receipts nobody will use), it can be removed.
 """
 
 from __future__ import annotations
@@ -50,9 +56,24 @@ def normalise(typed: str) -> str | None:
     return digits if re.fullmatch(rf"[0-9]{{{CODE_DIGITS}}}", digits) else None
 
 
-def lookup(code: str) -> str:
-    key: bytes = settings.VARN_RECEIPT_KEY
+def lookup(code: str, key: bytes | None = None) -> str:
+    """The look-up hash of ``code`` under ``key`` (the current receipt key by default)."""
+    key = key or settings.VARN_RECEIPT_KEY
     return hmac.new(key, f"varn:receipt:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def lookups(code: str) -> dict[str, bytes]:
+    """The look-up hash of ``code`` under the current key and each fallback key (while a
+    rotation runs), each with its key, the current one first."""
+    keys = [settings.VARN_RECEIPT_KEY, *settings.VARN_RECEIPT_KEY_FALLBACKS]
+    return {lookup(code, key): key for key in keys}
+
+
+def key_id(key: bytes | None = None) -> str:
+    """A short name of a receipt key (not the key: an HMAC of a constant under it), so that
+    one can count the receipts each key still holds."""
+    key = key or settings.VARN_RECEIPT_KEY
+    return hmac.new(key, b"varn:receipt-key-id", hashlib.sha256).hexdigest()[:12]
 
 
 def _secret(code: str, passphrase: str) -> str:

@@ -15,6 +15,10 @@ def varn_key_separation(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         "VARN_BLIND_INDEX_KEY": settings.VARN_BLIND_INDEX_KEY,
         "VARN_AUDIT_KEY": settings.VARN_AUDIT_KEY,
         "VARN_RECEIPT_KEY": settings.VARN_RECEIPT_KEY,
+        **{
+            f"VARN_RECEIPT_KEY_FALLBACKS ({number})": key
+            for number, key in enumerate(settings.VARN_RECEIPT_KEY_FALLBACKS, start=1)
+        },
         **{f"VARN_KEYRING ({key_id})": key for key_id, key in settings.VARN_KEYRING.items()},
         "VARN_SECRET_KEY": settings.SECRET_KEY.encode(),
     }

@@ -90,6 +90,13 @@ VARN_BLIND_INDEX_KEY = parse_audit_key(
 VARN_RECEIPT_KEY = parse_audit_key(
     "VARN_RECEIPT_KEY", _secret("VARN_RECEIPT_KEY", "receipt_key", new_audit_key)
 )
+# Earlier receipt keys, comma-separated, while a rotation runs: a code hashed under one of
+# them still opens its report, and is hashed under the current key when it does.
+VARN_RECEIPT_KEY_FALLBACKS = [
+    parse_audit_key("VARN_RECEIPT_KEY_FALLBACKS", key.strip())
+    for key in (env_secret("VARN_RECEIPT_KEY_FALLBACKS") or "").split(",")
+    if key.strip()
+]
 
 _hosts = [host.strip() for host in env_str("VARN_ALLOWED_HOSTS").split(",") if host.strip()]
 if PRODUCTION and not _hosts:

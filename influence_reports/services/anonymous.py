@@ -32,6 +32,7 @@ def anonymous_report_submit(
         AnonymousReceipt.objects.create(
             report=report,
             lookup=receipts.lookup(code),
+            key_id=receipts.key_id(),
             verifier=verifier,
             has_passphrase=bool(passphrase),
         )
@@ -42,14 +43,20 @@ def receipt_open(*, typed_code: str, passphrase: str) -> Report | None:
     """The report a receipt code (and passphrase) opens, or None. A code that matches no
     report costs as much time as one that does, so the answer tells nothing."""
     code = receipts.normalise(typed_code)
+    candidates = receipts.lookups(code) if code else {}
     receipt = (
         AnonymousReceipt.objects.select_related("report__case")
-        .filter(lookup=receipts.lookup(code))
+        .filter(lookup__in=candidates)
         .first()
         if code
         else None
     )
     stored = receipt.verifier if receipt else None
-    if not receipts.verify(stored, code or "", passphrase) or receipt is None:
+    if not receipts.verify(stored, code or "", passphrase) or receipt is None or code is None:
         return None
+    current = receipts.lookup(code)
+    if receipt.lookup != current:  # found under a fallback key: move it to the current one
+        AnonymousReceipt.objects.filter(pk=receipt.pk).update(
+            lookup=current, key_id=receipts.key_id()
+        )
     return receipt.report

@@ -3,6 +3,8 @@ to wrong codes, rate limits that keep no address, and a thread the reporter can 
 
 from __future__ import annotations
 
+import io
+import os
 import re
 
 import pytest
@@ -262,3 +264,28 @@ def test_filing_with_a_file_works_with_csrf_checks_as_in_production():
     refused = Client(enforce_csrf_checks=True).post(reverse("anonymous_new"), report_form())
     assert refused.status_code == 403
     assert Report.objects.count() == 1
+
+
+def test_a_rotated_receipt_key_still_opens_old_receipts_and_moves_them_to_the_new_key(
+    settings,
+):
+    from django.core.management import call_command
+
+    old_key = settings.VARN_RECEIPT_KEY
+    report, code = anonymous_report_submit(data=_data(), passphrase="")
+    settings.VARN_RECEIPT_KEY = os.urandom(32)
+    assert receipt_open(typed_code=code, passphrase="") is None  # no fallback yet
+    settings.VARN_RECEIPT_KEY_FALLBACKS = [old_key]
+    out = io.StringIO()
+    call_command("receipt_keys", stdout=out)
+    assert "current key" in out.getvalue()
+    assert "fallback 1" in out.getvalue()
+    assert re.search(r"fallback 1 \(\w+\): 1 receipts", out.getvalue())
+    assert receipt_open(typed_code=code, passphrase="") == report
+    receipt = AnonymousReceipt.objects.get()
+    assert receipt.lookup == receipts.lookup(code)  # re-hashed under the new key
+    settings.VARN_RECEIPT_KEY_FALLBACKS = []
+    assert receipt_open(typed_code=code, passphrase="") == report
+    out = io.StringIO()
+    call_command("receipt_keys", stdout=out)
+    assert re.search(r"current key \(\w+\): 1 receipts", out.getvalue())
