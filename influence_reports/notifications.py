@@ -21,6 +21,8 @@ Kind = Notification.Kind
 EMAIL = Notification.Channel.EMAIL
 PAGER = Notification.Channel.PAGER
 ESCALATE_AFTER = timedelta(minutes=15)
+# Anonymous reports filed within this time of an unacknowledged one are one wave.
+WAVE = timedelta(minutes=15)
 # Older acute reports were escalated when they were fresh (or came in before Värn paged
 # anyone, as on the first deploy); paging about them again would bury the new ones.
 ESCALATE_WITHIN = timedelta(hours=24)
@@ -30,52 +32,82 @@ def _with_role(role: Role) -> list[User]:
     return list(User.objects.filter(is_active=True, role=role))
 
 
+def _anonymous_wave(case: Case, **alike: bool) -> Case:
+    """The first case of the wave of anonymous reports this one belongs to: the oldest
+    anonymous case (whose report is ``alike``, e.g. ``is_acute=True``) filed within ``WAVE``
+    before this one that nobody has acknowledged yet, or this case.
+
+    Notifications about a wave are keyed by its first case, so a flood of anonymous reports
+    tells each person once until someone acts on it; the queue lists every case, and the
+    next report after that acknowledgement starts a new wave.
+    """
+    report = case.report
+    if report.reporter_id is not None:
+        return case
+    earlier = (
+        Case.objects.filter(
+            status=Case.Status.RECEIVED,
+            report__reporter__isnull=True,
+            report__withdrawn_at__isnull=True,
+            report__submitted_at__gte=report.submitted_at - WAVE,
+            report__submitted_at__lte=report.submitted_at,
+        )
+        .exclude(pk=case.pk)
+        .select_related("report")
+        .order_by("report__submitted_at", "pk")
+    )
+    earlier = earlier.filter(**{f"report__{name}": value for name, value in alike.items()})
+    return earlier.first() or case
+
+
 def report_filed(case: Case) -> None:
     """In the filing's transaction: handlers hear of every report; an acute one pages the
     duty officer on call at once and tells the head of security; media interest tells the
-    communications officer on call."""
+    communications officer on call. Anonymous reports in a wave are told of once."""
     report = case.report
-    references = [report.reference]
-    dedupe = str(case.pk)
+    first = _anonymous_wave(case)
     outbox.enqueue(
         kind=Kind.NEW_REPORT,
         recipients=_with_role(Role.HANDLER),
         channels=[EMAIL],
-        references=references,
+        references=[first.report.reference],
         urgent=report.is_acute,
-        dedupe=dedupe,
+        dedupe=str(first.pk),
     )
     if report.is_acute:
+        first = _anonymous_wave(case, is_acute=True)
         outbox.enqueue(
             kind=Kind.ACUTE_REPORT,
             recipients=roster.on_call(RosterEntry.Duty.TIB, at=report.submitted_at),
             channels=[EMAIL, PAGER],
-            references=references,
+            references=[first.report.reference],
             urgent=True,
-            dedupe=dedupe,
+            dedupe=str(first.pk),
         )
         outbox.enqueue(
             kind=Kind.ACUTE_REPORT,
             recipients=_with_role(Role.SECURITY_LEAD),
             channels=[EMAIL],
-            references=references,
+            references=[first.report.reference],
             urgent=True,
-            dedupe=dedupe,
+            dedupe=str(first.pk),
         )
     if report.media_interest:
+        first = _anonymous_wave(case, media_interest=True)
         outbox.enqueue(
             kind=Kind.MEDIA_INTEREST,
             recipients=roster.on_call(RosterEntry.Duty.KIB, at=report.submitted_at),
             channels=[EMAIL],
-            references=references,
+            references=[first.report.reference],
             urgent=report.is_acute,
-            dedupe=dedupe,
+            dedupe=str(first.pk),
         )
 
 
 def escalate_unacknowledged_acute() -> int:
     """Page the head of security about every acute case not acknowledged 15 minutes after it
-    came in (once per case); returns how many cases were escalated."""
+    came in (once per case; anonymous ones once per wave); returns how many cases were
+    escalated."""
     overdue = Case.objects.filter(
         status=Case.Status.RECEIVED,
         report__is_acute=True,
@@ -85,8 +117,11 @@ def escalate_unacknowledged_acute() -> int:
     ).select_related("report")
     leads = _with_role(Role.SECURITY_LEAD)
     escalated = 0
+    anonymous = []
     for case in overdue:
-        if outbox.enqueue(
+        if case.report.reporter_id is None:
+            anonymous.append(case)
+        elif outbox.enqueue(
             kind=Kind.ACUTE_UNACKNOWLEDGED,
             recipients=leads,
             channels=[EMAIL, PAGER],
@@ -95,6 +130,19 @@ def escalate_unacknowledged_acute() -> int:
             dedupe=str(case.pk),
         ):
             escalated += 1
+    # Anonymous ones are escalated together, keyed by the oldest: a flood pages the head of
+    # security once (naming every case), and again only when new ones are left waiting after
+    # the oldest was acknowledged.
+    anonymous.sort(key=lambda case: (case.report.submitted_at, case.pk))
+    if anonymous and outbox.enqueue(
+        kind=Kind.ACUTE_UNACKNOWLEDGED,
+        recipients=leads,
+        channels=[EMAIL, PAGER],
+        references=[case.report.reference for case in anonymous],
+        urgent=True,
+        dedupe=str(anonymous[0].pk),
+    ):
+        escalated += len(anonymous)
     return escalated
 
 
