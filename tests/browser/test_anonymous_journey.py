@@ -2,8 +2,9 @@
 
 An anonymous reporter files from the start page, writes down the receipt code, comes back
 with it (after a wrong code and a wrong passphrase get the same neutral answer), reads a
-handler's reply and answers; a signed-in reporter reads a reply through "My reports" and
-answers it from the report page. The browser asks for Swedish, so the checks are Swedish.
+handler's reply, downloads the handler's file and answers with more evidence; a signed-in
+reporter reads a reply through "My reports" and answers it from the report page. The
+browser asks for Swedish, so the checks are Swedish.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import Page
 
-from influence_reports.models import Message, Report
+from influence_reports import evidence
+from influence_reports.models import Attachment, Message, Report
 from influence_reports.services import messages as messages_services
 from influence_reports.services.reports import ReportData, report_submit
 from security_core import services
@@ -93,8 +95,13 @@ def test_anonymous_reporter_files_returns_with_the_code_reads_the_reply_and_answ
 
     # A handler answers, as the case page would.
     reply = "Tack för din rapport. Minns du ungefär vilken dag brevet kom?"
+    guide = b"%PDF-1.7\nRad om din sakerhet\n%%EOF\n"
     messages_services.message_send(
-        case=report.case, author=handler, side=Message.Side.CASE_WORKER, body=reply
+        case=report.case,
+        author=handler,
+        side=Message.Side.CASE_WORKER,
+        body=reply,
+        uploads=[evidence.store_bytes("Säkerhetsråd.pdf", guide, report_id=report.pk)],
     )
 
     # Back through the receipt page's link. A wrong code, and the right code with a wrong
@@ -122,9 +129,20 @@ def test_anonymous_reporter_files_returns_with_the_code_reads_the_reply_and_answ
     assert handler.email not in page.inner_text("main")  # the reporter is not told who wrote
     assert code.replace(" ", "") not in page.url
     assert_accessible(page, "anonymous report with the handler's reply")
+    # The handler's file downloads through a form that carries the access token.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Säkerhetsråd.pdf").click()
+    with open(download.value.path(), "rb") as downloaded:
+        assert downloaded.read() == guide
+    assert download.value.suggested_filename == "Säkerhetsråd.pdf"
 
+    # The answer brings more evidence: a photo of the letter.
     answer = "Det var i måndags, strax efter sammanträdet."
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(200)
     page.get_by_label("Skriv till säkerhetsfunktionen").fill(answer)
+    page.get_by_label("Bifoga filer eller mer bevis (frivilligt)").set_input_files(
+        files=[{"name": "brevet.png", "mimeType": "image/png", "buffer": photo}]
+    )
     with page.expect_navigation():
         page.get_by_role("button", name="Skicka meddelandet").click()
     assert page.inner_text(".message-success").strip() == SENT
@@ -137,9 +155,16 @@ def test_anonymous_reporter_files_returns_with_the_code_reads_the_reply_and_answ
     assert page.get_by_label("Skriv till säkerhetsfunktionen").input_value() == ""
     assert_accessible(page, "anonymous report after answering")
 
+    assert page.get_by_role("button", name="brevet.png").count() == 1
     sent = Message.objects.get(case=report.case, side=Message.Side.REPORTER)
     assert sent.author is None
     assert sent.body == answer
+    (added,) = Attachment.objects.filter(message=sent)
+    assert (added.report_id, added.filename, added.content_type) == (
+        report.pk,
+        "brevet.png",
+        "image/png",
+    )
     assert Message.objects.filter(case=report.case).count() == 2
 
 
