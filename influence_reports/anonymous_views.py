@@ -14,6 +14,7 @@ import functools
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -28,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from influence_reports import evidence, receipts
 from influence_reports.forms import AnonymousReportForm, ReceiptForm
 from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Message, Report
-from influence_reports.services import anonymous
+from influence_reports.services import anonymous, reports
 from influence_reports.services import messages as messages_services
 from influence_reports.services.cases import CaseActionRefused
 from influence_reports.views import (
@@ -42,6 +43,7 @@ from influence_reports.views import (
 )
 from security_core import ratelimit
 from security_core.decorators import second_factor_not_required
+from security_core.views.errors import csrf_failure
 
 ACCESS_NAMESPACE = "varn.anonymous-report"  # the signing salt of access tokens
 TOKEN_MAX_AGE = 30 * 60  # seconds: then the code is asked for again
@@ -69,11 +71,27 @@ def _signed_out_only(view: Any) -> Any:
     return wrapper
 
 
+def _cross_site(request: HttpRequest) -> bool:
+    """A post another site's page made: refused before it is counted, so that no page
+    elsewhere can use up the limits of its visitors' addresses (the CSRF check, which reads
+    the body, comes later)."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin", "")
+    if not origin or origin == "null":
+        return False
+    return urlsplit(origin).netloc != request.get_host() and origin not in set(
+        settings.CSRF_TRUSTED_ORIGINS
+    )
+
+
 def _intake_limited(view: Any) -> Any:
     """Count a post before its body (and any file in it) is read: per client and in all."""
 
     @functools.wraps(view)  # keeps csrf_exempt: the upload wrapper checks CSRF itself
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and _cross_site(request):
+            return csrf_failure(request)
         if request.method == "POST":
             over_client = ratelimit.hit(
                 ratelimit.client(request),
@@ -101,6 +119,8 @@ def _posts_limited(view: Any) -> Any:
 
     @functools.wraps(view)  # keeps csrf_exempt: the upload wrapper checks CSRF itself
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _cross_site(request):
+            return csrf_failure(request)
         if ratelimit.hit(
             ratelimit.client(request),
             scope="anonymous-post",
@@ -206,7 +226,9 @@ def anonymous_return(request: HttpRequest) -> HttpResponse:
         window_seconds=WRONG_CODE_WINDOW,
     )
     over_code = bool(typed) and ratelimit.hit(
-        ratelimit.subject(receipts.lookup(typed)),
+        # Keyed by the code as typed, never stored: a key made from the stored look-up hash
+        # could be recomputed from the database, and its expiry would date the visit.
+        ratelimit.subject(f"code:{typed}"),
         scope="receipt-code",
         limit=WRONG_CODES,
         window_seconds=WRONG_CODE_WINDOW,
@@ -277,6 +299,10 @@ def anonymous_message(request: HttpRequest) -> HttpResponse:
     try:
         if refusals:
             raise CaseActionRefused(message_refusal(refusals))
+        # Checked again under the report's lock; here, so a full report costs no re-sealing.
+        refusal = reports.evidence_refusal(report, files) if files else None
+        if refusal:
+            raise CaseActionRefused(refusal)
         for upload in files:  # the token came in the same body as the files
             evidence.rebind(upload, report.pk)
         messages_services.message_send(

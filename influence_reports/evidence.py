@@ -27,7 +27,7 @@ from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFut
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from security_core import crypto, discretion, streaming
+from security_core import crypto, streaming
 
 HEAD_BYTES = 64 * 1024
 _HTML_MARKERS = re.compile(
@@ -309,8 +309,6 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._out.write(self._encryptor.finalize())
         self._out.close()
         self._out = None
-        if discretion.active():
-            discretion.touch_to_the_day(file_path(self._storage_name))
         head = bytes(self._head)
         content_type = detect_type(head) if self._size else None
         if self._size == 0:
@@ -404,8 +402,6 @@ def rebind(upload: EncryptedUpload, report_id: uuid.UUID) -> None:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    if discretion.active():
-        discretion.touch_to_the_day(path)
     upload.discard()
     upload.storage_name, upload.report_id = storage_name, report_id
 

@@ -7,13 +7,14 @@ draw media interest, with its reference and urgency.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from influence_reports import roster
 from influence_reports.models import Case, RosterEntry
-from security_core import outbox
+from security_core import discretion, outbox
 from security_core.models import Notification, User
 from security_core.roles import Role
 
@@ -21,8 +22,14 @@ Kind = Notification.Kind
 EMAIL = Notification.Channel.EMAIL
 PAGER = Notification.Channel.PAGER
 ESCALATE_AFTER = timedelta(minutes=15)
-# Anonymous reports filed within this time of an unacknowledged one are one wave.
-WAVE = timedelta(minutes=15)
+# Anonymous reports are told of at most once per period and kind; those that come
+# meanwhile are told of together when it is over (see ``report_filed``).
+QUIET: dict[str, timedelta] = {
+    Kind.NEW_REPORT: timedelta(minutes=15),
+    Kind.ACUTE_REPORT: timedelta(minutes=5),
+    Kind.MEDIA_INTEREST: timedelta(minutes=15),
+    Kind.ACUTE_UNACKNOWLEDGED: timedelta(minutes=15),
+}
 # Older acute reports were escalated when they were fresh (or came in before Värn paged
 # anyone, as on the first deploy); paging about them again would bury the new ones.
 ESCALATE_WITHIN = timedelta(hours=24)
@@ -32,115 +39,133 @@ def _with_role(role: Role) -> list[User]:
     return list(User.objects.filter(is_active=True, role=role))
 
 
-def _anonymous_wave(case: Case, **alike: bool) -> Case:
-    """The first case of the wave of anonymous reports this one belongs to: the oldest
-    anonymous case (whose report is ``alike``, e.g. ``is_acute=True``) filed within ``WAVE``
-    before this one that nobody has acknowledged yet, or this case.
+def _tells(kind: str, at: datetime) -> list[tuple[list[User], list[str]]]:
+    """Who hears of a report of this kind that came in ``at``, on which channels."""
+    now = at
+    if kind == Kind.NEW_REPORT:
+        return [(_with_role(Role.HANDLER), [EMAIL])]
+    if kind == Kind.ACUTE_REPORT:
+        return [
+            (list(roster.on_call(RosterEntry.Duty.TIB, at=now)), [EMAIL, PAGER]),
+            (_with_role(Role.SECURITY_LEAD), [EMAIL]),
+        ]
+    if kind == Kind.MEDIA_INTEREST:
+        return [(list(roster.on_call(RosterEntry.Duty.KIB, at=now)), [EMAIL])]
+    return [(_with_role(Role.SECURITY_LEAD), [EMAIL, PAGER])]  # ACUTE_UNACKNOWLEDGED
 
-    Notifications about a wave are keyed by its first case, so a flood of anonymous reports
-    tells each person once until someone acts on it; the queue lists every case, and the
-    next report after that acknowledgement starts a new wave.
-    """
-    report = case.report
-    if report.reporter_id is not None:
-        return case
-    earlier = (
-        Case.objects.filter(
-            status=Case.Status.RECEIVED,
-            report__reporter__isnull=True,
-            report__withdrawn_at__isnull=True,
-            report__submitted_at__gte=report.submitted_at - WAVE,
-            report__submitted_at__lte=report.submitted_at,
+
+def _tell(kind: str, cases: list[Case], *, urgent: bool, at: datetime | None = None) -> bool:
+    """Tell of ``cases`` (named by reference) in one notification per person and channel,
+    keyed by the first case; who is on call is who is on call ``at`` (now); whether anyone
+    was told."""
+    told = False
+    for recipients, channels in _tells(kind, at or timezone.now()):
+        told |= bool(
+            outbox.enqueue(
+                kind=kind,
+                recipients=recipients,
+                channels=channels,
+                references=[case.report.reference for case in cases],
+                urgent=urgent,
+                dedupe=str(cases[0].pk),
+            )
         )
-        .exclude(pk=case.pk)
-        .select_related("report")
-        .order_by("report__submitted_at", "pk")
-    )
-    earlier = earlier.filter(**{f"report__{name}": value for name, value in alike.items()})
-    return earlier.first() or case
+    return told
+
+
+def _quiet_over(kind: str) -> bool:
+    """Whether anonymous reports may be told of now: at most once per ``QUIET`` period and
+    kind (a short-lived cache entry, like the rate limits; a lost cache tells sooner)."""
+    return bool(cache.add(f"varn:quiet:{kind}", 1, timeout=int(QUIET[kind].total_seconds())))
 
 
 def report_filed(case: Case) -> None:
     """In the filing's transaction: handlers hear of every report; an acute one pages the
     duty officer on call at once and tells the head of security; media interest tells the
-    communications officer on call. Anonymous reports in a wave are told of once."""
+    communications officer on call.
+
+    Anonymous reports are told of at most once per quiet period and kind (``QUIET``): one
+    that comes meanwhile is held, and the task that runs every minute tells of every held
+    report together as soon as the period is over. A flood of anonymous reports thus pages
+    the duty officer at most every five minutes, and every acute report is paged, by name,
+    within about six. Signed-in reporters' reports are told of at once, one by one.
+    """
     report = case.report
-    first = _anonymous_wave(case)
-    outbox.enqueue(
-        kind=Kind.NEW_REPORT,
-        recipients=_with_role(Role.HANDLER),
-        channels=[EMAIL],
-        references=[first.report.reference],
-        urgent=report.is_acute,
-        dedupe=str(first.pk),
+    kinds = [
+        (Kind.NEW_REPORT, True),
+        (Kind.ACUTE_REPORT, report.is_acute),
+        (Kind.MEDIA_INTEREST, report.media_interest),
+    ]
+    for kind, applies in kinds:
+        if applies and (report.reporter_id is not None or _quiet_over(kind)):
+            _tell(kind, [case], urgent=report.is_acute, at=report.submitted_at)
+
+
+def _held(kind: str) -> list[Case]:
+    """Anonymous cases of the last day not yet told of as ``kind`` (oldest first)."""
+    now = timezone.now()
+    cases = Case.objects.filter(
+        report__reporter__isnull=True,
+        report__withdrawn_at__isnull=True,
+        report__submitted_at__gte=now - ESCALATE_WITHIN,
     )
-    if report.is_acute:
-        first = _anonymous_wave(case, is_acute=True)
-        outbox.enqueue(
-            kind=Kind.ACUTE_REPORT,
-            recipients=roster.on_call(RosterEntry.Duty.TIB, at=report.submitted_at),
-            channels=[EMAIL, PAGER],
-            references=[first.report.reference],
-            urgent=True,
-            dedupe=str(first.pk),
+    if kind == Kind.NEW_REPORT:
+        cases = cases.filter(status=Case.Status.RECEIVED)
+    elif kind == Kind.ACUTE_REPORT:
+        cases = cases.filter(status=Case.Status.RECEIVED, report__is_acute=True)
+    elif kind == Kind.MEDIA_INTEREST:
+        cases = cases.filter(report__media_interest=True)
+    else:  # ACUTE_UNACKNOWLEDGED
+        cases = cases.filter(
+            status=Case.Status.RECEIVED,
+            report__is_acute=True,
+            report__submitted_at__lte=now - ESCALATE_AFTER,
         )
-        outbox.enqueue(
-            kind=Kind.ACUTE_REPORT,
-            recipients=_with_role(Role.SECURITY_LEAD),
-            channels=[EMAIL],
-            references=[first.report.reference],
-            urgent=True,
-            dedupe=str(first.pk),
-        )
-    if report.media_interest:
-        first = _anonymous_wave(case, media_interest=True)
-        outbox.enqueue(
-            kind=Kind.MEDIA_INTEREST,
-            recipients=roster.on_call(RosterEntry.Duty.KIB, at=report.submitted_at),
-            channels=[EMAIL],
-            references=[first.report.reference],
-            urgent=report.is_acute,
-            dedupe=str(first.pk),
-        )
+    # Notifications of anonymous reports are dated to the day: look two days back.
+    told = {
+        reference
+        for references in Notification.objects.filter(
+            kind=kind, created_at__gte=discretion.day_of(now - timedelta(days=2))
+        ).values_list("references", flat=True)
+        for reference in references
+    }
+    return [
+        case
+        for case in cases.select_related("report").order_by("report__submitted_at", "pk")
+        if case.report.reference not in told
+    ]
+
+
+def tell_of_held_anonymous_reports() -> int:
+    """Every minute: tell, together, of the anonymous reports held during a quiet period,
+    once it is over; returns how many reports were told of."""
+    told = 0
+    for kind in (Kind.ACUTE_REPORT, Kind.NEW_REPORT, Kind.MEDIA_INTEREST):
+        held = _held(kind)
+        if held and _quiet_over(kind):
+            _tell(kind, held, urgent=kind == Kind.ACUTE_REPORT or held[0].report.is_acute)
+            told += len(held)
+    return told
 
 
 def escalate_unacknowledged_acute() -> int:
     """Page the head of security about every acute case not acknowledged 15 minutes after it
-    came in (once per case; anonymous ones once per wave); returns how many cases were
-    escalated."""
+    came in: once per case, or for anonymous ones, together, at most once per quiet period
+    (each named once); returns how many cases were escalated."""
     overdue = Case.objects.filter(
         status=Case.Status.RECEIVED,
         report__is_acute=True,
+        report__reporter__isnull=False,
         report__withdrawn_at__isnull=True,
         report__submitted_at__lte=timezone.now() - ESCALATE_AFTER,
         report__submitted_at__gte=timezone.now() - ESCALATE_WITHIN,
     ).select_related("report")
-    leads = _with_role(Role.SECURITY_LEAD)
-    escalated = 0
-    anonymous = []
-    for case in overdue:
-        if case.report.reporter_id is None:
-            anonymous.append(case)
-        elif outbox.enqueue(
-            kind=Kind.ACUTE_UNACKNOWLEDGED,
-            recipients=leads,
-            channels=[EMAIL, PAGER],
-            references=[case.report.reference],
-            urgent=True,
-            dedupe=str(case.pk),
-        ):
-            escalated += 1
-    # Anonymous ones are escalated together, keyed by the oldest: a flood pages the head of
-    # security once (naming every case), and again only when new ones are left waiting after
-    # the oldest was acknowledged.
-    anonymous.sort(key=lambda case: (case.report.submitted_at, case.pk))
-    if anonymous and outbox.enqueue(
-        kind=Kind.ACUTE_UNACKNOWLEDGED,
-        recipients=leads,
-        channels=[EMAIL, PAGER],
-        references=[case.report.reference for case in anonymous],
-        urgent=True,
-        dedupe=str(anonymous[0].pk),
+    escalated = sum(_tell(Kind.ACUTE_UNACKNOWLEDGED, [case], urgent=True) for case in overdue)
+    anonymous = _held(Kind.ACUTE_UNACKNOWLEDGED)
+    if (
+        anonymous
+        and _quiet_over(Kind.ACUTE_UNACKNOWLEDGED)
+        and _tell(Kind.ACUTE_UNACKNOWLEDGED, anonymous, urgent=True)
     ):
         escalated += len(anonymous)
     return escalated

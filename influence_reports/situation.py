@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from influence_reports import choices, elections, roster, selectors
 from influence_reports.models import Case, ReportTag, RosterEntry
+from security_core import discretion
 from security_core.models import Notification, User
 
 NOTIFICATION_GRACE = timedelta(minutes=5)
@@ -85,7 +86,15 @@ def situation_for(user: User) -> Situation:
 
 
 def _waiting(now: datetime) -> dict[str, Any]:
-    stuck = Notification.objects.filter(
-        sent_at__isnull=True, created_at__lte=now - NOTIFICATION_GRACE
-    ).aggregate(count=Count("pk"), oldest=Min("created_at"))
+    # A discreet row (an anonymous reporter's) is dated to the day: it waits if a try failed
+    # or it is from an earlier day.
+    stuck = (
+        Notification.objects.filter(sent_at__isnull=True)
+        .filter(
+            Q(discreet=False, created_at__lte=now - NOTIFICATION_GRACE)
+            | Q(discreet=True, attempts__gt=0)
+            | Q(discreet=True, created_at__lt=discretion.day_of(now))
+        )
+        .aggregate(count=Count("pk"), oldest=Min("created_at"))
+    )
     return {"waiting_notifications": stuck["count"], "oldest_waiting": stuck["oldest"]}

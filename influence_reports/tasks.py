@@ -15,13 +15,16 @@ def delete_orphaned_evidence() -> int:
 
 @shared_task(name="influence_reports.escalate_unacknowledged_acute")
 def escalate_unacknowledged_acute() -> int:
-    """Every minute: acute cases not acknowledged within 15 minutes page the head of security."""
+    """Every minute: anonymous reports held during a quiet period are told of together, and
+    acute cases not acknowledged within 15 minutes page the head of security."""
     from django.db import transaction
 
     from influence_reports import notifications
 
     with transaction.atomic():
-        return notifications.escalate_unacknowledged_acute()
+        told = notifications.tell_of_held_anonymous_reports()
+    with transaction.atomic():
+        return notifications.escalate_unacknowledged_acute() + told
 
 
 @shared_task(name="influence_reports.remind_deadlines")

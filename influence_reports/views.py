@@ -43,12 +43,15 @@ def _reporter_only(request: HttpRequest) -> User:
 
 
 def _stored_so_far(request: HttpRequest, report_id: uuid.UUID | None) -> dict[str, int]:
-    """Files and bytes a report of this user already holds (zero for anything else)."""
+    """Evidence files and bytes a report of this user already holds, as the limits count
+    them (not what the security staff sent); zero for anything else."""
     if report_id is None or not request.user.is_authenticated:
         return {}
-    totals = Attachment.objects.filter(
-        report_id=report_id, report__reporter_id=request.user.pk
-    ).aggregate(files=Count("id"), size=Sum("size"))
+    totals = (
+        Attachment.objects.filter(report_id=report_id, report__reporter_id=request.user.pk)
+        .exclude(message__side=Message.Side.CASE_WORKER)
+        .aggregate(files=Count("id"), size=Sum("size"))
+    )
     return {"already_files": totals["files"] or 0, "already_bytes": totals["size"] or 0}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -11,6 +12,12 @@ from security_core import services
 from security_core.models import BackupCodeDevice, User
 from security_core.roles import Role
 from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: rate limits and quiet periods live there."""
+    cache.clear()
 
 
 @pytest.fixture

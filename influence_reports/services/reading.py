@@ -61,7 +61,10 @@ def attachment_open(
             )
         except (Attachment.DoesNotExist, ValidationError, ValueError, TypeError):
             raise Http404 from None
-    _record(actor=actor, obj=attachment, purpose=AccessEntry.Purpose.DOWNLOAD_ATTACHMENT)
+    if actor is not None:
+        # An anonymous reporter opening their own file is not recorded: the entry's place in
+        # the log, among staff entries timed to the second, would say when they came back.
+        _record(actor=actor, obj=attachment, purpose=AccessEntry.Purpose.DOWNLOAD_ATTACHMENT)
     stream = evidence.read_plaintext(
         storage_name=attachment.storage_name,
         data_key=attachment._plain_data_key(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from influence_reports.models import (
     new_reference,
 )
 from influence_reports.services.cases import case_open
+from security_core import discretion
 from security_core.crypto import DecryptionError
 from security_core.models import DataKey, User
 
@@ -95,6 +97,12 @@ def _attach(
     attachment.sha256 = upload.sha256
     attachment.save()
     upload.recorded = True
+    if discretion.active():
+        # Dated to the day once its row is committed: earlier, the orphan sweeper would
+        # take a file that looks old and has no row yet for one in flight.
+        transaction.on_commit(
+            functools.partial(discretion.touch_to_the_day, evidence.file_path(upload.storage_name))
+        )
     return attachment
 
 
@@ -210,6 +218,27 @@ class EvidenceRefused(Exception):
     """Evidence could not be added; the message is fit to show the reporter."""
 
 
+def evidence_refusal(report: Report, files: Sequence[EncryptedUpload]) -> str | None:
+    """Why the reporter may not add ``files`` to ``report`` now, or ``None``: a withdrawn
+    report, or the per-report limits on the evidence the reporter has sent."""
+    if report.withdrawn_at is not None:
+        return _("The report has been withdrawn.")
+    totals = report.attachments.exclude(message__side=Message.Side.CASE_WORKER).aggregate(
+        count=Count("id"), size=Sum("size")
+    )
+    if (totals["count"] or 0) + len(files) > settings.VARN_UPLOAD_MAX_FILES:
+        return _("Too many files: at most %(count)d per report.") % {
+            "count": settings.VARN_UPLOAD_MAX_FILES
+        }
+    if (totals["size"] or 0) + sum(f.size or 0 for f in files) > (
+        settings.VARN_UPLOAD_MAX_REPORT_BYTES
+    ):
+        return _("The files are too large together: at most %(size)s per report.") % {
+            "size": f"{settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024)} MiB"
+        }
+    return None
+
+
 @transaction.atomic
 def attachments_add(
     *,
@@ -223,28 +252,18 @@ def attachments_add(
 
     The report is locked while its limits and state are checked again, so parallel
     requests cannot together pass the per-report limits or add to a report that was
-    withdrawn meanwhile. The limits count every file the report holds, however it came.
-    Refused uploads are not recorded (their files are then deleted). An upload bound to no
-    report yet (an anonymous reporter's) is bound to this one first.
+    withdrawn meanwhile. The limits are the reporter's: they count the evidence the report
+    holds, however the reporter sent it; files the security staff send are theirs, limited
+    per message only. Refused uploads are not recorded (their files are then deleted). An
+    upload bound to no report yet (an anonymous reporter's) is bound to this one first.
     """
     # Locking the report row serialises additions to one report.
     locked = Report.objects.select_for_update().get(pk=report.pk)
     files = list(uploads)
-    if locked.withdrawn_at is not None:
-        raise EvidenceRefused(_("The report has been withdrawn."))
-    totals = locked.attachments.aggregate(count=Count("id"), size=Sum("size"))
-    if (totals["count"] or 0) + len(files) > settings.VARN_UPLOAD_MAX_FILES:
-        raise EvidenceRefused(
-            _("Too many files: at most %(count)d per report.")
-            % {"count": settings.VARN_UPLOAD_MAX_FILES}
-        )
-    if (totals["size"] or 0) + sum(f.size or 0 for f in files) > (
-        settings.VARN_UPLOAD_MAX_REPORT_BYTES
-    ):
-        raise EvidenceRefused(
-            _("The files are too large together: at most %(size)s per report.")
-            % {"size": f"{settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024)} MiB"}
-        )
+    if message is None or message.side == Message.Side.REPORTER:
+        refusal = evidence_refusal(locked, files)
+        if refusal:
+            raise EvidenceRefused(refusal)
     for upload in files:
         evidence.rebind(upload, locked.pk)
     return [_attach(report=locked, upload=upload, actor=actor, message=message) for upload in files]

@@ -289,3 +289,38 @@ def test_a_rotated_receipt_key_still_opens_old_receipts_and_moves_them_to_the_ne
     out = io.StringIO()
     call_command("receipt_keys", stdout=out)
     assert re.search(r"current key \(\w+\): 1 receipts", out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_ORIGIN": "https://elak.example"},
+        {"HTTP_SEC_FETCH_SITE": "cross-site"},
+    ],
+)
+def test_a_post_from_another_site_is_refused_before_it_counts(settings, headers):
+    """A page elsewhere cannot use up the limits of its visitors' addresses."""
+    settings.VARN_ANONYMOUS_REPORTS_PER_HOUR = 1
+    client = _client()
+    for _ in range(3):
+        refused = client.post(reverse("anonymous_new"), report_form(), **headers)
+        assert refused.status_code == 403
+        refused = client.post(reverse("anonymous_message"), {"token": "x"}, **headers)
+        assert refused.status_code == 403
+    assert not Report.objects.exists()
+    # The address's allowance is untouched: the one report an hour still goes through.
+    _file(client)
+    assert Report.objects.count() == 1
+
+
+def test_the_code_counter_cannot_be_found_from_the_database():
+    """Its key comes from the code as typed, which is kept nowhere, not from the stored
+    look-up hash (from which, with the cache, one could date the reporter's return)."""
+    _report, code = anonymous_report_submit(data=_data(), passphrase="")
+    client = _client()
+    client.post(reverse("anonymous_return"), {"code": code, "passphrase": ""})
+    from security_core import ratelimit
+
+    stored = ratelimit.subject(AnonymousReceipt.objects.get().lookup)
+    assert cache.get(f"varn:rl:receipt-code:{stored}") is None
+    assert cache.get(f"varn:rl:receipt-code:{ratelimit.subject(f'code:{code}')}") == 1

@@ -1,6 +1,7 @@
-"""A flood of anonymous reports: the intake caps it, and each person is told once per wave
-(paged once, e-mailed once) until someone acts, while every case is in the queue. Reports
-from signed-in reporters are never folded together."""
+"""A flood of anonymous reports: the intake caps it, and staff are told of anonymous reports
+at most once per quiet period and kind, the ones held meanwhile named together when it ends,
+so every report is named once and none is left out; every case is in the queue at once.
+Reports from signed-in reporters are told of at once, one by one."""
 
 from __future__ import annotations
 
@@ -57,75 +58,99 @@ def staff(make_user: Any) -> dict[str, User]:
     }
 
 
-def test_a_wave_of_anonymous_acute_reports_pages_once_and_every_case_is_queued(
+def _quiet_period_ends() -> None:
+    cache.clear()  # the quiet periods are short-lived cache entries
+
+
+def _named(kind: str, user: User, channel: str = Channel.EMAIL) -> list[list[str]]:
+    return [row.references for row in _rows(kind, user, channel)]
+
+
+def test_a_flood_of_anonymous_acute_reports_pages_once_then_names_the_rest_together(
     staff: dict[str, User],
 ) -> None:
-    cases = [_file(minutes_ago=10 - n) for n in range(6)]
-    pages = _rows(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER)
-    assert len(pages) == 1
-    assert pages[0].references == [cases[0].report.reference]
+    cases = [_file(minutes_ago=4 - n / 2) for n in range(6)]
+    references = [case.report.reference for case in cases]
+    assert _named(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER) == [references[:1]]
     assert len(_rows(Kind.ACUTE_REPORT, staff["lead"])) == 1
     assert len(_rows(Kind.NEW_REPORT, staff["handler"])) == 1
     assert Case.objects.filter(status=Case.Status.RECEIVED).count() == 6
+    # While the quiet period lasts, the minute task holds them; then names them all at once.
+    assert notifications.tell_of_held_anonymous_reports() == 0
+    _quiet_period_ends()
+    assert notifications.tell_of_held_anonymous_reports() == 5 + 5  # acute page, new-report mail
+    pages = _named(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER)
+    assert sorted(pages, key=len) == [references[:1], references[1:]]
+    assert len(_rows(Kind.NEW_REPORT, staff["handler"])) == 2
+    # Told of once: the next runs name nobody again.
+    _quiet_period_ends()
+    assert notifications.tell_of_held_anonymous_reports() == 0
 
 
-def test_once_someone_acts_the_next_anonymous_report_pages_again(
+def test_a_genuine_report_between_an_attackers_is_always_paged_by_name(
     staff: dict[str, User],
 ) -> None:
-    first = _file(minutes_ago=5)
-    _file(minutes_ago=4)
-    for case in Case.objects.all():  # the duty officer acknowledges the wave
-        case_services.case_transition(
-            case=case, to=Case.Status.ACKNOWLEDGED, actor=staff["duty"], reason=""
-        )
-    later = _file(minutes_ago=1)
-    pages = _rows(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER)
-    assert sorted(page.references[0] for page in pages) == sorted(
-        [first.report.reference, later.report.reference]
-    )
-    assert len(pages) == 2
+    """An attacker filing an acute report now and then cannot keep a genuine one out of
+    every page: each report is named in a page once the quiet period is over."""
+    _file(minutes_ago=10)  # the attacker's: paged
+    genuine = _file(minutes_ago=9)  # within the quiet period: held
+    _quiet_period_ends()
+    _file(minutes_ago=1)  # the attacker again, the moment the period is over: paged alone
+    _quiet_period_ends()
+    notifications.tell_of_held_anonymous_reports()
+    named = [
+        ref for refs in _named(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER) for ref in refs
+    ]
+    assert genuine.report.reference in named
+    assert len(named) == len(set(named)) == 3
 
 
-def test_an_anonymous_report_after_the_wave_window_pages_again(staff: dict[str, User]) -> None:
-    _file(minutes_ago=40)
-    _file(minutes_ago=1)  # 39 minutes later: a new wave, though the first is unacknowledged
-    assert len(_rows(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER)) == 2
+def test_an_acknowledged_held_report_is_not_paged_again(staff: dict[str, User]) -> None:
+    _file(minutes_ago=3)
+    held = _file(minutes_ago=2)
+    case_services.case_transition(case=held, to=Case.Status.ACKNOWLEDGED, actor=staff["duty"])
+    _quiet_period_ends()
+    assert notifications.tell_of_held_anonymous_reports() == 0
 
 
-def test_signed_in_reporters_are_never_folded_together(
+def test_signed_in_reporters_are_told_of_at_once_one_by_one(
     staff: dict[str, User], make_user: Any
 ) -> None:
-    _file(minutes_ago=3)  # an anonymous wave is going on
+    _file(minutes_ago=3)  # an anonymous flood is going on
     for n in range(3):
         _file(make_user(Role.REPORTER), minutes_ago=2 - n / 2)
     assert len(_rows(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER)) == 4
     assert len(_rows(Kind.NEW_REPORT, staff["handler"])) == 4
 
 
-def test_a_non_acute_anonymous_report_does_not_swallow_an_acute_page(
+def test_a_non_acute_anonymous_report_does_not_hold_an_acute_page(
     staff: dict[str, User],
 ) -> None:
     _file(minutes_ago=3, acute=False)
     acute = _file(minutes_ago=1)
-    (page,) = _rows(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER)
-    assert page.references == [acute.report.reference]
+    assert _named(Kind.ACUTE_REPORT, staff["duty"], Channel.PAGER) == [[acute.report.reference]]
 
 
-def test_unacknowledged_anonymous_cases_are_escalated_together_once(
+def test_unacknowledged_anonymous_cases_are_escalated_together_each_named_once(
     staff: dict[str, User], make_user: Any
 ) -> None:
     anonymous = [_file(minutes_ago=30 - n) for n in range(4)]
     signed = _file(make_user(Role.REPORTER), minutes_ago=20)
     assert notifications.escalate_unacknowledged_acute() == 5
-    pages = _rows(Kind.ACUTE_UNACKNOWLEDGED, staff["lead"], Channel.PAGER)
-    assert sorted(map(len, (page.references for page in pages))) == [1, 4]
-    together = next(page for page in pages if len(page.references) == 4)
-    assert together.references == [case.report.reference for case in anonymous]
-    assert signed.report.reference in {ref for page in pages for ref in page.references}
-    # The next run (every minute) pages nobody again while the same wave waits.
-    _file(minutes_ago=16)
+    pages = _named(Kind.ACUTE_UNACKNOWLEDGED, staff["lead"], Channel.PAGER)
+    assert sorted(pages, key=len) == [
+        [signed.report.reference],
+        [case.report.reference for case in anonymous],
+    ]
+    # The next run (every minute) pages nobody again about the same cases; one left waiting
+    # later is escalated by name once the quiet period is over, however old the first is.
+    later = _file(minutes_ago=16)
     assert notifications.escalate_unacknowledged_acute() == 0
-    assert len(_rows(Kind.ACUTE_UNACKNOWLEDGED, staff["lead"], Channel.PAGER)) == 2
+    _quiet_period_ends()
+    assert notifications.escalate_unacknowledged_acute() == 1
+    assert [later.report.reference] in _named(
+        Kind.ACUTE_UNACKNOWLEDGED, staff["lead"], Channel.PAGER
+    )
 
 
 def test_the_intake_cap_holds_across_clients_without_blocking_signed_in_reporters(

@@ -254,3 +254,47 @@ def signed_in_client(user) -> Client:
     client = _english(Client())
     sign_in(client, user, verified=True)
     return client
+
+
+def test_files_the_staff_send_leave_the_reporters_allowance_alone(
+    client, reporter, make_user, signed_in, settings
+):
+    settings.VARN_UPLOAD_MAX_FILES = 1
+    case = _case(reporter)
+    staff = signed_in_client(make_user(Role.HANDLER))
+    for name in ("rad-1.pdf", "rad-2.pdf"):  # over the reporter's limit: the staff's own
+        sent = staff.post(
+            reverse("case_message", args=[case.pk]), {"body": "Läs.", "evidence": [_pdf(name)]}
+        )
+        assert sent.status_code == 302
+    signed_in(_english(client), reporter, verified=True)
+    url = reverse("report_message", args=[case.report.pk])
+    assert client.post(url, {"body": "Mitt bevis", "evidence": [_pdf()]}).status_code == 302
+    over = client.post(url, {"body": "Ett till", "evidence": [_pdf("b.pdf")]})
+    assert over.status_code == 400
+    assert "Too many files" in over.content.decode()
+    assert Attachment.objects.count() == 3
+
+
+def test_a_full_report_refuses_an_anonymous_file_before_sealing_it_again(
+    make_user, settings, monkeypatch
+):
+    settings.VARN_UPLOAD_MAX_FILES = 1
+    client = _english(Client())
+    _report, token = _anonymous_page(client)
+    url = reverse("anonymous_message")
+    assert client.post(url, {"token": token, "evidence": [_pdf()]}).status_code == 200
+    calls: list[object] = []
+    real = evidence.rebind
+
+    def counted(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evidence, "rebind", counted)
+    refused = client.post(url, {"token": token, "body": "Mer", "evidence": [_pdf("b.pdf")]})
+    assert refused.status_code == 400
+    assert "Too many files" in refused.content.decode()
+    assert "Mer</textarea>" in refused.content.decode()
+    assert calls == []
+    assert Attachment.objects.count() == 1
