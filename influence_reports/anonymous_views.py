@@ -92,21 +92,20 @@ def _intake_limited(view: Any) -> Any:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST" and _cross_site(request):
             return csrf_failure(request)
-        if request.method == "POST":
-            over_client = ratelimit.hit(
+        # Every post counts for its client; only reports actually filed count for the cap on
+        # everyone (see ``_count_filed``), so refused and broken posts cannot use it up.
+        if request.method == "POST" and (
+            ratelimit.hit(
                 ratelimit.client(request),
                 scope="anonymous-intake",
                 limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR,
                 window_seconds=SUBMISSION_WINDOW,
             )
-            over_all = ratelimit.hit(
-                "all",
-                scope="anonymous-intake",
-                limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL,
-                window_seconds=SUBMISSION_WINDOW,
+            or ratelimit.reached(
+                "all", scope="anonymous-filed", limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL
             )
-            if over_client or over_all:
-                return render(request, "anonymous/slow_down.html", status=429)
+        ):
+            return render(request, "anonymous/slow_down.html", status=429)
         response: HttpResponse = view(request, *args, **kwargs)
         return response
 
@@ -168,6 +167,12 @@ def anonymous_new(request: HttpRequest) -> HttpResponse:
         passphrase=form.cleaned_data.get("passphrase") or "",
         uploads=files,
         report_id=_upload_handler(request).report_id,
+    )
+    ratelimit.hit(  # the cap on everyone counts filed reports only
+        "all",
+        scope="anonymous-filed",
+        limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL,
+        window_seconds=SUBMISSION_WINDOW,
     )
     return render(
         request,

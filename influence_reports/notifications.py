@@ -97,8 +97,15 @@ def report_filed(case: Case) -> None:
         (Kind.MEDIA_INTEREST, report.media_interest),
     ]
     for kind, applies in kinds:
-        if applies and (report.reporter_id is not None or _quiet_over(kind)):
+        if not applies:
+            continue
+        if report.reporter_id is not None:
             _tell(kind, [case], urgent=report.is_acute, at=report.submitted_at)
+        elif _quiet_over(kind):
+            # A new period begins: name every report held so far with this one, so no report
+            # can be kept waiting by others that each start a period first.
+            held = [other for other in _held(kind) if other.pk != case.pk]
+            _tell(kind, [*held, case], urgent=report.is_acute, at=report.submitted_at)
 
 
 def _held(kind: str) -> list[Case]:

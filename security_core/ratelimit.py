@@ -43,6 +43,12 @@ def subject(value: str) -> str:
     return _hashed(f"subject:{value}")
 
 
+def reached(key: str, *, scope: str, limit: int) -> bool:
+    """Whether ``limit`` events are already counted in the current window (counting none)."""
+    count = cache.get(f"varn:rl:{scope}:{key}")
+    return isinstance(count, int) and count >= limit
+
+
 def hit(key: str, *, scope: str, limit: int, window_seconds: int) -> bool:
     """Count one event now and say whether it is over ``limit`` within the window (which
     starts at the first event). Counting first makes parallel requests unable to slip past
