@@ -698,6 +698,7 @@ def main() -> int:
     setup_test_environment()
     database_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    from anonymous_http import anonymous_intake
     from django.conf import settings
 
     from security_core import backup_codes, crypto, services
@@ -759,6 +760,7 @@ def main() -> int:
     )
     file_encryption(results)
     upload_memory(results)
+    anonymous_intake(results)  # a server and a database of its own
     case_pages(results)  # last: it leaves 100k cases behind
     connection.creation.destroy_test_db(database_name, verbosity=0)
     return 0 if all(results) else 1
