@@ -10,8 +10,10 @@ never stored. The database keeps two things derived from it:
 - ``verifier``: Argon2id of the code together with the reporter's passphrase (if they chose
   one), so that the passphrase, the only part a person may reuse elsewhere, is protected by a
   slow hash even from someone who holds both the database and the key. The parameters
-  (``ARGON2``) are OWASP's first recommendation (19 MiB, 2 passes, 1 lane): about 25 ms
-  on the machine Värn is measured on, so a submission stays fast under load.
+  (``ARGON2``) are OWASP's first recommendation (19 MiB, 2 passes, 1 lane): about 40 ms
+  on the machine Värn is measured on, so a submission stays fast under load (``make bench``:
+  about 60 ms a submission through gunicorn, and over 20 a second from eight clients at once
+  on two cores).
 
 Looking up a code that does not exist still computes a verification, so the answer takes as
 long whether or not a report exists.
