@@ -49,8 +49,8 @@ ACCESS_NAMESPACE = "varn.anonymous-report"  # the signing salt of access tokens
 TOKEN_MAX_AGE = 30 * 60  # seconds: then the code is asked for again
 # Generous to a person, tight for a script: ten tries of a code in 15 minutes per client
 # and per code, 30 messages an hour to one report, 120 messages and downloads an hour from
-# one client; reports an hour per client and from
-# everyone as configured (VARN_ANONYMOUS_REPORTS_PER_HOUR[_ALL]: 20 and 300).
+# one client; reports an hour per client and from everyone as configured
+# (VARN_ANONYMOUS_REPORTS_PER_HOUR and VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL: 20 and 300).
 WRONG_CODES, WRONG_CODE_WINDOW = 10, 15 * 60
 SUBMISSION_WINDOW = 60 * 60
 MESSAGES, MESSAGE_WINDOW = 30, 60 * 60
@@ -93,7 +93,7 @@ def _intake_limited(view: Any) -> Any:
         if request.method == "POST" and _cross_site(request):
             return csrf_failure(request)
         # Every post counts for its client; only reports actually filed count for the cap on
-        # everyone (see ``_count_filed``), so refused and broken posts cannot use it up.
+        # everyone (counted in ``anonymous_new``), so refused and broken posts cannot use it up.
         if request.method == "POST" and (
             ratelimit.hit(
                 ratelimit.client(request),

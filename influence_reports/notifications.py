@@ -41,16 +41,15 @@ def _with_role(role: Role) -> list[User]:
 
 def _tells(kind: str, at: datetime) -> list[tuple[list[User], list[str]]]:
     """Who hears of a report of this kind that came in ``at``, on which channels."""
-    now = at
     if kind == Kind.NEW_REPORT:
         return [(_with_role(Role.HANDLER), [EMAIL])]
     if kind == Kind.ACUTE_REPORT:
         return [
-            (list(roster.on_call(RosterEntry.Duty.TIB, at=now)), [EMAIL, PAGER]),
+            (list(roster.on_call(RosterEntry.Duty.TIB, at=at)), [EMAIL, PAGER]),
             (_with_role(Role.SECURITY_LEAD), [EMAIL]),
         ]
     if kind == Kind.MEDIA_INTEREST:
-        return [(list(roster.on_call(RosterEntry.Duty.KIB, at=now)), [EMAIL])]
+        return [(list(roster.on_call(RosterEntry.Duty.KIB, at=at)), [EMAIL])]
     return [(_with_role(Role.SECURITY_LEAD), [EMAIL, PAGER])]  # ACUTE_UNACKNOWLEDGED
 
 

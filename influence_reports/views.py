@@ -238,9 +238,9 @@ def readable_thread(case: Any) -> list[tuple[Message, str | None, NamedFiles]]:
     return thread
 
 
-def message_refusal(refusals: list[Any], refused: str = "") -> str:
-    """One line naming each file refused (and why), or the service's refusal."""
-    return " ".join([f"{refusal.name}: {refusal.reason}" for refusal in refusals] or [refused])
+def message_refusal(refusals: list[Any]) -> str:
+    """One line naming each file refused, and why."""
+    return " ".join(f"{refusal.name}: {refusal.reason}" for refusal in refusals)
 
 
 @sensitive_post_parameters("body")
