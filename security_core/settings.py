@@ -463,11 +463,15 @@ LOGGING = {
         "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
         "django.server": {"level": "INFO", "handlers": ["server"], "propagate": False},
         "django.security": {"level": "WARNING", "handlers": ["console"], "propagate": False},
-        # A worker's line per task ("received", "succeeded in 0.02s") would time each
-        # notification to the second, an anonymous reporter's too; failures still show.
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
         # Failures are security events of our own; axes' lines would only repeat them.
         "axes": {"level": "ERROR"},
     },
 }
+if not env_bool("VARN_LOG_TASKS", False):
+    # A worker's line per task ("received", "succeeded in 0.02s") would time each
+    # notification to the second, an anonymous reporter's too; failures still show.
+    # VARN_LOG_TASKS=true brings the lines back, for debugging (the worker tests count them).
+    LOGGING["loggers"] |= {  # type: ignore[operator]
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+    }

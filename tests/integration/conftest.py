@@ -119,6 +119,7 @@ def start_worker(*, name: str, log_dir: Path, env: dict[str, str] | None = None)
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": worker_database_url(),
         "PYTHONUNBUFFERED": "1",
+        "VARN_LOG_TASKS": "true",  # the tests count the worker's "received" lines
         **(env or {}),
     }
     log_path = log_dir / f"{hostname.partition('@')[0]}.log"
