@@ -300,6 +300,6 @@ def test_a_discreet_notification_is_not_shown_as_waiting_until_a_try_fails(make_
 
 
 def test_a_worker_logs_no_line_per_task_unless_asked():
-    """"received" and "succeeded in" lines would time each notification to the second."""
+    """Lines saying "received" and "succeeded in" would time each notification to the second."""
     for name in ("celery.worker.strategy", "celery.app.trace"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
