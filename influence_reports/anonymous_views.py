@@ -71,6 +71,10 @@ def _signed_out_only(view: Any) -> Any:
     return wrapper
 
 
+def _slow_down(request: HttpRequest) -> HttpResponse:
+    return render(request, "anonymous/slow_down.html", status=429)
+
+
 def _cross_site(request: HttpRequest) -> bool:
     """A post another site's page made: refused before it is counted, so that no page
     elsewhere can use up the limits of its visitors' addresses (the CSRF check, which reads
@@ -105,7 +109,7 @@ def _intake_limited(view: Any) -> Any:
                 "all", scope="anonymous-filed", limit=settings.VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL
             )
         ):
-            return render(request, "anonymous/slow_down.html", status=429)
+            return _slow_down(request)
         response: HttpResponse = view(request, *args, **kwargs)
         return response
 
@@ -126,7 +130,7 @@ def _posts_limited(view: Any) -> Any:
             limit=CLIENT_POSTS,
             window_seconds=MESSAGE_WINDOW,
         ):
-            return render(request, "anonymous/slow_down.html", status=429)
+            return _slow_down(request)
         response: HttpResponse = view(request, *args, **kwargs)
         return response
 
@@ -239,7 +243,7 @@ def anonymous_return(request: HttpRequest) -> HttpResponse:
         window_seconds=WRONG_CODE_WINDOW,
     )
     if over_client or over_code:
-        return render(request, "anonymous/slow_down.html", status=429)
+        return _slow_down(request)
     report = None
     if form.is_valid():
         report = anonymous.receipt_open(
@@ -298,7 +302,7 @@ def anonymous_message(request: HttpRequest) -> HttpResponse:
         limit=MESSAGES,
         window_seconds=MESSAGE_WINDOW,
     ):
-        return render(request, "anonymous/slow_down.html", status=429)
+        return _slow_down(request)
     files, refusals = _uploads(request)
     body = request.POST.get("body", "")
     try:

@@ -11,7 +11,6 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.db import models
-from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -47,12 +46,10 @@ def _stored_so_far(request: HttpRequest, report_id: uuid.UUID | None) -> dict[st
     them (not what the security staff sent); zero for anything else."""
     if report_id is None or not request.user.is_authenticated:
         return {}
-    totals = (
-        Attachment.objects.filter(report_id=report_id, report__reporter_id=request.user.pk)
-        .exclude(message__side=Message.Side.CASE_WORKER)
-        .aggregate(files=Count("id"), size=Sum("size"))
+    files, size = reports.evidence_held(
+        Report.objects.filter(pk=report_id, reporter_id=request.user.pk)
     )
-    return {"already_files": totals["files"] or 0, "already_bytes": totals["size"] or 0}
+    return {"already_files": files, "already_bytes": size}
 
 
 def _with_encrypting_uploads(

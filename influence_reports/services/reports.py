@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -218,21 +218,28 @@ class EvidenceRefused(Exception):
     """Evidence could not be added; the message is fit to show the reporter."""
 
 
+def evidence_held(reports: QuerySet[Report]) -> tuple[int, int]:
+    """Files and bytes of evidence the reporter has sent to these reports (one, in practice),
+    as the per-report limits count them: not what the security staff sent."""
+    totals = (
+        Attachment.objects.filter(report__in=reports)
+        .exclude(message__side=Message.Side.CASE_WORKER)
+        .aggregate(count=Count("id"), size=Sum("size"))
+    )
+    return totals["count"] or 0, totals["size"] or 0
+
+
 def evidence_refusal(report: Report, files: Sequence[EncryptedUpload]) -> str | None:
     """Why the reporter may not add ``files`` to ``report`` now, or ``None``: a withdrawn
     report, or the per-report limits on the evidence the reporter has sent."""
     if report.withdrawn_at is not None:
         return _("The report has been withdrawn.")
-    totals = report.attachments.exclude(message__side=Message.Side.CASE_WORKER).aggregate(
-        count=Count("id"), size=Sum("size")
-    )
-    if (totals["count"] or 0) + len(files) > settings.VARN_UPLOAD_MAX_FILES:
+    count, size = evidence_held(Report.objects.filter(pk=report.pk))
+    if count + len(files) > settings.VARN_UPLOAD_MAX_FILES:
         return _("Too many files: at most %(count)d per report.") % {
             "count": settings.VARN_UPLOAD_MAX_FILES
         }
-    if (totals["size"] or 0) + sum(f.size or 0 for f in files) > (
-        settings.VARN_UPLOAD_MAX_REPORT_BYTES
-    ):
+    if size + sum(f.size or 0 for f in files) > settings.VARN_UPLOAD_MAX_REPORT_BYTES:
         return _("The files are too large together: at most %(size)s per report.") % {
             "size": f"{settings.VARN_UPLOAD_MAX_REPORT_BYTES // (1024 * 1024)} MiB"
         }
