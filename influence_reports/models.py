@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import date
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -700,3 +703,147 @@ class AnonymousReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"receipt of {self.report_id}"
+
+
+def _default_months_before() -> int:
+    return int(settings.VARN_ELECTION_MONTHS_BEFORE)
+
+
+def _default_months_after() -> int:
+    return int(settings.VARN_ELECTION_MONTHS_AFTER)
+
+
+class Election(models.Model):
+    """One election in the calendar, and the window around polling day in which threats and
+    pressure rise and security is stepped up (its election period). Kept by the head of
+    security in the admin; a date not yet set gives no period."""
+
+    class Kind(models.TextChoices):
+        GENERAL = "general", _("General elections (Riksdag, regions and municipalities)")
+        EUROPEAN = "european", _("European Parliament election")
+        EXTRA = "extra", _("Extra election")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    polling_day = models.DateField(
+        _("polling day"),
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Leave empty until the date is set."),
+    )
+    months_before = models.PositiveSmallIntegerField(
+        _("months before polling day"),
+        default=_default_months_before,
+        validators=[MaxValueValidator(24)],
+        help_text=_("The election period starts this many months before polling day."),
+    )
+    months_after = models.PositiveSmallIntegerField(
+        _("months after polling day"),
+        default=_default_months_after,
+        validators=[MaxValueValidator(12)],
+        help_text=_("The election period ends this many months after polling day."),
+    )
+
+    class Meta:
+        ordering = ["year", "polling_day"]
+        verbose_name = _("election")
+        verbose_name_plural = _("elections")
+
+    def __str__(self) -> str:
+        day = self.polling_day.isoformat() if self.polling_day else str(_("date not set"))
+        return f"{self.get_kind_display()} {self.year} ({day})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.polling_day and self.year and self.polling_day.year != self.year:
+            raise ValidationError({"year": _("The year must be the polling day's year.")})
+
+    @property
+    def period_starts(self) -> date | None:
+        if self.polling_day is None:
+            return None
+        return self.polling_day - relativedelta(months=self.months_before)
+
+    @property
+    def period_ends(self) -> date | None:
+        if self.polling_day is None:
+            return None
+        return self.polling_day + relativedelta(months=self.months_after)
+
+
+class TrendCell(models.Model):
+    """How many reports of an ISO week, group, district and role have one value of one
+    dimension (see ``trends``). Never shown as such: the leadership sees what the release
+    publishes from these, after suppression."""
+
+    week = models.DateField()  # the Monday, Stockholm time
+    grp = models.CharField(max_length=24, blank=True)  # a PTU group; "" for all together
+    district = models.CharField(max_length=64, blank=True)
+    role = models.CharField(max_length=32)
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=32, blank=True)
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "grp", "district", "role", "dimension", "value"],
+                name="unique_trend_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.dimension}={self.value}: {self.count}"
+
+
+class TrendRelease(models.Model):
+    """One publication of the anonymised trends: the figures leadership may see, made from
+    the trend cells of the ISO weeks that had ended, with suppression already applied."""
+
+    released_at = models.DateTimeField(default=timezone.now)
+    last_week = models.DateField(null=True)  # the Monday of the last whole week counted
+    min_count = models.PositiveSmallIntegerField()
+    is_current = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=models.Q(is_current=True),
+                name="one_current_trend_release",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"trend release {self.released_at:%Y-%m-%d %H:%M}"
+
+
+class TrendFigure(models.Model):
+    """One published figure: a count, or the mark that it is suppressed (``count`` empty).
+
+    ``period`` is an ISO week (``2026-W14``) or a quarter of ISO weeks (``2026-Q2``); ``scope``
+    narrows to one district or one reporter role ("" for everyone).
+    """
+
+    class State(models.IntegerChoices):
+        SHOWN = 0, _("shown")
+        SMALL = 1, _("below the threshold")
+        HIDDEN = 2, _("hidden so that a small count cannot be worked out")
+
+    release = models.ForeignKey(TrendRelease, on_delete=models.CASCADE, related_name="figures")
+    period = models.CharField(max_length=8)
+    grp = models.CharField(max_length=24, blank=True)
+    scope = models.CharField(max_length=8, blank=True)  # "", "district" or "role"
+    scope_value = models.CharField(max_length=64, blank=True)
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=32, blank=True)
+    count = models.IntegerField(null=True)
+    state = models.PositiveSmallIntegerField(choices=State.choices)
+
+    class Meta:
+        indexes = [models.Index(fields=["release", "grp", "scope", "scope_value", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.dimension}={self.value}"

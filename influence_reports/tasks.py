@@ -36,3 +36,22 @@ def remind_deadlines() -> int:
 
     with transaction.atomic():
         return notifications.remind_deadlines()
+
+
+@shared_task(name="influence_reports.rebuild_trends")
+def rebuild_trends() -> int:
+    """Count every report into the trend cells afresh (after the election calendar changes,
+    nightly as a check), then publish the leadership's figures from them."""
+    from influence_reports import release, trends
+
+    cells = trends.trends_rebuild()
+    release.release_publish()
+    return cells
+
+
+@shared_task(name="influence_reports.publish_trends")
+def publish_trends() -> int:
+    """Publish the leadership's figures from the cells, up to the last week that ended."""
+    from influence_reports import release
+
+    return release.release_publish().figures.count()

@@ -8,7 +8,7 @@ generated into ``var/``, SQLite, eager tasks) or ``test``. The README lists ever
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -352,19 +352,9 @@ VARN_DISTRICTS = [
 # --- E-mail (notifications carry a link and a reference, never content) ---------------------
 EMAIL_URL = env_str("EMAIL_URL") or ("smtp://localhost:25" if PRODUCTION else "consolemail://")
 vars().update(_env.email_url_config(EMAIL_URL))
-# Election days (ISO dates, comma-separated) and the period around each in which security
-# is stepped up: 2026 and 2030 general elections by default; add the 2029 European
-# Parliament election and any extra elections once their dates are set.
-try:
-    VARN_ELECTIONS = [
-        date.fromisoformat(day.strip())
-        for day in env_str("VARN_ELECTIONS", "2026-09-13,2030-09-08").split(",")
-        if day.strip()
-    ]
-except ValueError:
-    raise ConfigurationError(
-        "VARN_ELECTIONS must be election days as ISO dates, comma-separated."
-    ) from None
+# The election calendar is kept in the admin (influence_reports.Election); a new election's
+# period runs this many months before and after polling day unless the head of security
+# sets other figures for it.
 # Anonymous intake, against floods: reports an hour from one client (an IPv6 address counts
 # as its /64) and from everyone together. Generous to a person, tight for a script.
 VARN_ANONYMOUS_REPORTS_PER_HOUR = env_int("VARN_ANONYMOUS_REPORTS_PER_HOUR", 20)
@@ -372,6 +362,10 @@ VARN_ANONYMOUS_REPORTS_PER_HOUR_ALL = env_int("VARN_ANONYMOUS_REPORTS_PER_HOUR_A
 
 VARN_ELECTION_MONTHS_BEFORE = env_int("VARN_ELECTION_MONTHS_BEFORE", 6)
 VARN_ELECTION_MONTHS_AFTER = env_int("VARN_ELECTION_MONTHS_AFTER", 1)
+# Anonymised trends: a count below this shows as "<k" (never below 3, see docs/trends.md).
+VARN_TREND_MIN_COUNT = env_int("VARN_TREND_MIN_COUNT", 5)
+if VARN_TREND_MIN_COUNT < 3:
+    raise ConfigurationError("VARN_TREND_MIN_COUNT must be 3 or more.")
 # Where links in notifications point (no trailing slash).
 VARN_SITE_URL = env_str("VARN_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Pages (SMS or pager) for urgent cases: POSTed to a gateway when its URL is set, otherwise

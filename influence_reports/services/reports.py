@@ -14,7 +14,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from influence_reports import evidence, identifiers, notifications
+from influence_reports import evidence, identifiers, notifications, trends
 from influence_reports.evidence import EncryptedUpload
 from influence_reports.models import (
     ENCRYPTED_REPORT_FIELDS,
@@ -163,6 +163,7 @@ def report_submit(
     # Tags are written once, with the report, and never change: the report's own audit
     # entry records the filing, so they are not audited one by one.
     ReportTag.objects.bulk_create(_tags(report, data))
+    trends.report_counted(report=report, profile_answers=data.encrypted)
     case = case_open(report=report)  # every report is a case from the start, or neither is
     _index_identifiers(case, data)
     notifications.report_filed(case)  # in this transaction: sent once it commits
@@ -284,4 +285,16 @@ def report_withdraw(*, report: Report, actor: User) -> Report:
     if locked.withdrawn_at is None:
         locked.withdrawn_at = timezone.now()
         locked.save(update_fields=["withdrawn_at"])
+        trends.report_uncounted(report=locked)  # a withdrawn report is no longer counted
     return locked
+
+
+@transaction.atomic
+def report_delete(*, report: Report) -> None:
+    """Delete a report for good, with its case, files' rows and data keys (the retention
+    purge's step; the caller deletes the files on disk after commit). Its cells go down in
+    the same transaction."""
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    if locked.withdrawn_at is None:
+        trends.report_uncounted(report=locked)
+    locked.delete()

@@ -27,7 +27,7 @@ from kombu.exceptions import OperationalError
 
 from influence_reports import notifications, roster
 from influence_reports import tasks as report_tasks
-from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Case, Report, RosterEntry
+from influence_reports.models import ENCRYPTED_REPORT_FIELDS, Case, Election, Report, RosterEntry
 from influence_reports.services import cases as case_services
 from influence_reports.services.reports import ReportData, report_submit, report_withdraw
 from security_core import notify, outbox
@@ -603,6 +603,13 @@ def _section(page: str, heading: str) -> str:
     return found.group(1)
 
 
+def _only_election(polling_day):
+    """The calendar holds one election (or none)."""
+    Election.objects.all().delete()
+    if polling_day is not None:
+        Election.objects.create(kind="general", year=polling_day.year, polling_day=polling_day)
+
+
 def test_the_situation_page_shows_what_to_act_on_and_what_came_in(staff, signed_in, settings):
     now = timezone.now()
     acute = _file(is_acute=True)
@@ -612,7 +619,7 @@ def test_the_situation_page_shows_what_to_act_on_and_what_came_in(staff, signed_
     _file(categories=["violence"], submitted_at=now - timedelta(days=10))
     _always_on_call(staff["lead"], TIB)
     _always_on_call(staff["kib"], KIB)
-    settings.VARN_ELECTIONS = [timezone.localdate() + timedelta(days=30)]
+    _only_election(timezone.localdate() + timedelta(days=30))
 
     page = _situation(_client(staff["tib"], signed_in))
 
@@ -635,11 +642,11 @@ def test_the_situation_page_shows_what_to_act_on_and_what_came_in(staff, signed_
 
 def test_the_situation_page_says_when_no_election_period_is_on(staff, signed_in, settings):
     client = _client(staff["lead"], signed_in)
-    settings.VARN_ELECTIONS = []
+    _only_election(None)
     assert "<dd>No</dd>" in _situation(client)
 
     polling_day = timezone.localdate() + timedelta(days=800)
-    settings.VARN_ELECTIONS = [polling_day]
+    _only_election(polling_day)
     page = _situation(client)
     assert "Yes: the election" not in page
     assert f"(election {polling_day.isoformat()})" in page
