@@ -334,7 +334,9 @@ def _protect_quarter(
         within = [ALL] if column[0] in ALL_ONLY else scopes
         return {key(group, s, column): source.get((s, column), 0) for s in within}
 
-    def run(cells: dict[CellKey, int], lines: list[Line[CellKey]], fixed: dict[CellKey, State]) -> None:
+    def run(
+        cells: dict[CellKey, int], lines: list[Line[CellKey]], fixed: dict[CellKey, State]
+    ) -> None:
         system = dict(cells)
         for line in lines:
             for cell in line.cells():

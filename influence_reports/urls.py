@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from influence_reports import anonymous_views, case_views, duty_views, views
+from influence_reports import anonymous_views, case_views, duty_views, trend_views, views
 
 urlpatterns = [
     path("anonymous/", anonymous_views.anonymous_new, name="anonymous_new"),
@@ -23,6 +23,9 @@ urlpatterns = [
     path("reports/<uuid:report_id>/withdraw/", views.report_withdraw, name="report_withdraw"),
     path("reports/<uuid:report_id>/messages/", views.report_message, name="report_message"),
     path("situation/", duty_views.situation_page, name="situation"),
+    path("trends/", trend_views.trends_dashboard, name="trends_dashboard"),
+    path("trends/export.csv", trend_views.trends_export, name="trends_export"),
+    path("trends/briefing/", trend_views.trends_briefing, name="trends_briefing"),
     path("roster/", duty_views.roster_page, name="roster"),
     path("roster/add/", duty_views.roster_add, name="roster_add"),
     path("roster/<int:entry_id>/remove/", duty_views.roster_remove, name="roster_remove"),

@@ -1,4 +1,5 @@
-"""The Django admin, for system admins and auditors, behind a verified second factor."""
+"""The Django admin, for system admins, auditors and the head of security (the election
+calendar), behind a verified second factor."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from security_core.otp import is_verified
 class VarnAdminSite(admin.AdminSite):
     site_header = _("Värn administration")
     site_title = _("Värn administration")
-    index_title = _("Accounts and audit")
+    index_title = _("Accounts, audit and the election calendar")
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -21,6 +21,7 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
         CaseEvent,
         CaseLink,
         CaseNote,
+        Election,
         Message,
         PoliceReferral,
         ProtectiveMeasure,
@@ -94,6 +95,7 @@ def audited_fields() -> dict[type[models.Model], list[str]]:
         Message: ["case", "side", "author", "sent_at"],  # never the body
         CaseLink: ["from_case", "to_case", "created_by"],
         RosterEntry: ["duty", "weekday", "starts", "ends", "user"],
+        Election: ["kind", "year", "polling_day", "months_before", "months_after"],
     }
 
 

@@ -61,6 +61,10 @@ def can_receive_media_alerts(user: Any) -> bool:
     return _role(user) == Role.COMMUNICATIONS
 
 
+def can_keep_election_calendar(user: Any) -> bool:
+    return _role(user) == Role.SECURITY_LEAD
+
+
 def can_read_audit_trail(user: Any) -> bool:
     return _role(user) == Role.AUDITOR
 
@@ -70,8 +74,11 @@ def can_manage_accounts(user: Any) -> bool:
 
 
 def can_use_admin(user: Any) -> bool:
-    """The Django admin is for account management and for reading the audit trail."""
-    return can_manage_accounts(user) or can_read_audit_trail(user)
+    """The Django admin is for account management, reading the audit trail and keeping the
+    election calendar."""
+    return (
+        can_manage_accounts(user) or can_read_audit_trail(user) or can_keep_election_calendar(user)
+    )
 
 
 # Who may stand on the on-call rota for each duty: the duty officer's pages go to those who
@@ -149,8 +156,20 @@ _AUDIT_PERMS = frozenset(
 )
 
 
+_CALENDAR_PERMS = frozenset(
+    {
+        "influence_reports.view_election",
+        "influence_reports.add_election",
+        "influence_reports.change_election",
+        "influence_reports.delete_election",
+    }
+)
+
+
 def _model_permissions(user: Any) -> frozenset[str]:
     perms: frozenset[str] = frozenset()
+    if can_keep_election_calendar(user):
+        perms |= _CALENDAR_PERMS
     if can_manage_accounts(user):
         perms |= _ACCOUNT_ADMIN_PERMS
     if can_read_audit_trail(user):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import date
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -256,7 +257,6 @@ def test_admin_cannot_read_the_audit_trail(admin_client):
         Role.REPORTER,
         Role.HANDLER,
         Role.DUTY_OFFICER,
-        Role.SECURITY_LEAD,
         Role.LEADERSHIP,
         Role.COMMUNICATIONS,
     ],
@@ -268,6 +268,54 @@ def test_other_roles_get_not_found_on_the_admin(client, make_user, signed_in, ro
     assert _final_status(client, reverse("admin:index")) == 404
     assert _final_status(client, reverse("admin:security_core_user_changelist")) == 404
     assert _final_status(client, reverse("admin:auditlog_logentry_changelist")) == 404
+
+
+def test_the_head_of_security_keeps_the_election_calendar_and_sees_nothing_else_there(
+    client, make_user, signed_in, django_capture_on_commit_callbacks
+):
+    from auditlog.models import LogEntry
+
+    from influence_reports.models import Election, TrendRelease
+
+    lead = make_user(Role.SECURITY_LEAD)
+    signed_in(client, lead, verified=True)
+    for other in ("security_core_user", "auditlog_logentry", "security_core_accessentry"):
+        assert _final_status(client, reverse(f"admin:{other}_changelist")) in {403, 404}
+    page = client.get(reverse("admin:influence_reports_election_changelist"))
+    assert page.status_code == 200
+    assert "2030-09-08" in page.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(
+            reverse("admin:influence_reports_election_add"),
+            {
+                "kind": "extra",
+                "year": 2027,
+                "polling_day": "2027-05-16",
+                "months_before": 3,
+                "months_after": 1,
+            },
+        )
+    assert response.status_code == 302
+    extra = Election.objects.get(kind="extra")
+    assert (extra.polling_day, extra.months_before) == (date(2027, 5, 16), 3)
+    assert callbacks  # the trends are counted afresh and published once it is saved
+    assert TrendRelease.objects.filter(is_current=True).exists()
+    entry = LogEntry.objects.get_for_object(extra).get()
+    assert entry.actor == lead
+
+    wrong_year = client.post(
+        reverse("admin:influence_reports_election_add"),
+        {
+            "kind": "general",
+            "year": 2033,
+            "polling_day": "2034-09-10",
+            "months_before": 6,
+            "months_after": 1,
+        },
+    )
+    assert wrong_year.status_code == 200
+    assert not Election.objects.filter(year=2033).exists()
 
 
 def test_reporter_without_a_device_gets_not_found_on_the_admin_not_a_redirect_loop(

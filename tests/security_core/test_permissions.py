@@ -42,7 +42,8 @@ EXPECTED: dict[str, tuple[bool, ...]] = {
     "can_receive_media_alerts": (False, False, False, False, False, True, False, False),
     "can_read_audit_trail": (False, False, False, False, False, False, True, False),
     "can_manage_accounts": (False, False, False, False, False, False, False, True),
-    "can_use_admin": (False, False, False, False, False, False, True, True),
+    "can_keep_election_calendar": (False, False, False, True, False, False, False, False),
+    "can_use_admin": (False, False, False, True, False, False, True, True),
 }
 # Staff always owe a second factor; a reporter only once they have enrolled a device.
 EXPECTED_SECOND_FACTOR: dict[bool, tuple[bool, ...]] = {
@@ -220,7 +221,7 @@ def test_auditor_may_read_the_audit_trail_but_not_change_users(make_user):
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
-def test_every_role_has_a_landing_page_with_an_admin_link_only_for_admin_and_auditor(
+def test_every_role_has_a_landing_page_with_an_admin_link_only_for_admin_auditor_and_lead(
     client, settings, make_user, signed_in, role
 ):
     user = make_user(role)
@@ -233,7 +234,8 @@ def test_every_role_has_a_landing_page_with_an_admin_link_only_for_admin_and_aud
     body = response.content.decode()
     assert '<html lang="en">' in body
     admin_href = f'href="{reverse("admin:index")}'
-    assert (admin_href in body) is (role in {Role.ADMIN, Role.AUDITOR})
+    assert (admin_href in body) is (role in {Role.ADMIN, Role.AUDITOR, Role.SECURITY_LEAD})
+    assert (reverse("trends_dashboard") in body) is (role in {Role.LEADERSHIP, Role.SECURITY_LEAD})
 
 
 def test_reporters_landing_page_leads_to_filing_and_to_their_reports(client, make_user, signed_in):
@@ -264,18 +266,12 @@ def test_the_communications_officers_landing_page_says_what_they_are_told_and_no
     assert reverse("case_queue") not in body
 
 
-@pytest.mark.parametrize(
-    "role",
-    [L],
-    ids=lambda r: r.value,
-)
-def test_placeholder_landing_pages_say_honestly_that_the_feature_is_coming(
-    client, settings, make_user, signed_in, role
+def test_the_leadership_landing_page_leads_to_the_trends_and_nothing_else(
+    client, settings, make_user, signed_in
 ):
-    user = make_user(role)
-    signed_in(client, user, verified=True)
+    signed_in(client, make_user(L), verified=True)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
     body = client.get(reverse("home")).content.decode()
-
-    assert "Coming soon" in body
+    assert reverse("trends_dashboard") in body
+    for elsewhere in ("case_queue", "report_list", "situation", "admin:index"):
+        assert reverse(elsewhere) not in body
