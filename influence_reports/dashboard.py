@@ -232,13 +232,43 @@ class Dashboard:
     notes: list[str]
 
 
+class Figures(dict[tuple[str, str, str], tuple[int | None, int]]):
+    """Published figures by (period, dimension, value). In a period the release covers, a
+    figure without a row is a zero (the release does not store them), below the threshold;
+    outside it, nothing is known."""
+
+    def __init__(self, rows: Iterable[tuple[str, str, str, int | None, int]], periods: set[str]):
+        super().__init__(((p, d, v), (c, s)) for p, d, v, c, s in rows)
+        self.periods = periods
+
+    def get(self, key: tuple[str, str, str], default: Any = None) -> Any:
+        found = super().get(key)
+        if found is None and key[0] in self.periods:
+            return (None, int(State.SMALL))
+        return found if found is not None else default
+
+
+def _published_periods(current: TrendRelease) -> set[str]:
+    periods = set(
+        TrendFigure.objects.filter(release=current, period__contains="-Q")
+        .values_list("period", flat=True)
+        .distinct()
+    )
+    if current.first_week and current.last_week:
+        week = current.first_week
+        while week <= current.last_week:
+            periods.add(release.week_label(week))
+            week += timedelta(days=7)
+    return periods
+
+
 def _figures(
-    current: TrendRelease, group: str, scope: tuple[str, str]
-) -> dict[tuple[str, str, str], tuple[int | None, int]]:
+    current: TrendRelease, group: str, scope: tuple[str, str], periods: set[str]
+) -> Figures:
     rows = TrendFigure.objects.filter(
         release=current, grp=group, scope=scope[0], scope_value=scope[1]
     ).values_list("period", "dimension", "value", "count", "state")
-    return {(period, dim, value): (count, state) for period, dim, value, count, state in rows}
+    return Figures(rows, periods)
 
 
 def _period_quarters(period: str, ended: list[str]) -> list[str]:
@@ -269,13 +299,10 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
         scope = (release.DISTRICT, filters["district"])
     elif filters.get("role"):
         scope = (release.ROLE, filters["role"])
-    ended = sorted(
-        TrendFigure.objects.filter(release=current, period__contains="-Q")
-        .values_list("period", flat=True)
-        .distinct()
-    )
+    published = _published_periods(current)
+    ended = sorted(p for p in published if "-Q" in p)
     quarters = _period_quarters(filters.get("period") or LAST_TWO_YEARS, ended)
-    figures = _figures(current, group, scope)
+    figures = _figures(current, group, scope, published)
 
     def over_period(dimension: str, value: str = "") -> Amount:
         if not quarters:
@@ -286,7 +313,7 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
     notes: list[str] = []
     whole = over_period(trends.TOTAL)
     if scope == ("", "") and current.last_week:
-        weekly = _figures(current, "", ("", ""))
+        weekly = _figures(current, "", ("", ""), published)
         columns = _series_columns(group, weekly=True)
         tables.append(_weekly_series(current.last_week, filters, quarters, columns, weekly, k))
         comparison = _election_comparison(current.last_week, columns, weekly, k)
@@ -344,7 +371,7 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
         (trends.ACUTE, _("In danger when reporting"), release.SINGLE_VALUED[trends.ACUTE]),
     ]
     if scope == ("", ""):
-        by_scope = _totals_by_scope(current, group, quarters, k)
+        by_scope = _totals_by_scope(current, group, quarters, published, k)
         tables.append(
             _breakdown(
                 "district",
@@ -389,22 +416,24 @@ def _breakdown(key: str, caption: str, rows: list[tuple[str, Amount]], whole: Am
 
 
 def _totals_by_scope(
-    current: TrendRelease, group: str, quarters: list[str], k: int
+    current: TrendRelease, group: str, quarters: list[str], published: set[str], k: int
 ) -> dict[tuple[str, str], Amount]:
     """Each district's and each role's reports over the quarters, in one query."""
-    found: dict[tuple[str, str], dict[str, tuple[int | None, int]]] = {}
-    for scope, value, period, count, state in (
-        TrendFigure.objects.filter(
-            release=current, grp=group, dimension=trends.TOTAL, period__in=quarters
-        )
-        .exclude(scope="")
-        .values_list("scope", "scope_value", "period", "count", "state")
+    rows = TrendFigure.objects.filter(
+        release=current, grp=group, dimension=trends.TOTAL, period__in=quarters
+    ).exclude(scope="")
+    found: dict[tuple[str, str], list[tuple[str, str, str, int | None, int]]] = {}
+    for kind, code, period, count, state in rows.values_list(
+        "scope", "scope_value", "period", "count", "state"
     ):
-        found.setdefault((scope, value), {})[period] = (count, state)
-    return {
-        scope: total(amount(by_period.get(q), k) for q in quarters)
-        for scope, by_period in found.items()
-    }
+        found.setdefault((kind, code), []).append((period, trends.TOTAL, "", count, state))
+    scopes = [(release.DISTRICT, code) for code, _label in choices.districts()]
+    scopes += [(release.ROLE, code) for code in choices.ReporterRole.values]
+    result: dict[tuple[str, str], Amount] = {}
+    for scope in scopes:
+        figures = Figures(found.get(scope, []), published)
+        result[scope] = total(amount(figures.get((q, trends.TOTAL, "")), k) for q in quarters)
+    return result
 
 
 def _series_columns(group: str, *, weekly: bool) -> list[tuple[str, str, str]]:

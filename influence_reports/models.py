@@ -803,6 +803,7 @@ class TrendRelease(models.Model):
     the trend cells of the ISO weeks that had ended, with suppression already applied."""
 
     released_at = models.DateTimeField(default=timezone.now)
+    first_week = models.DateField(null=True)  # the Monday of the first week with figures
     last_week = models.DateField(null=True)  # the Monday of the last whole week counted
     min_count = models.PositiveSmallIntegerField()
     is_current = models.BooleanField(default=False)
@@ -824,7 +825,9 @@ class TrendFigure(models.Model):
     """One published figure: a count, or the mark that it is suppressed (``count`` empty).
 
     ``period`` is an ISO week (``2026-W14``) or a quarter of ISO weeks (``2026-Q2``); ``scope``
-    narrows to one district or one reporter role ("" for everyone).
+    narrows to one district or one reporter role ("" for everyone). A figure of a published
+    period that has no row is zero, shown as below the threshold like any small count (most
+    figures are, so they are not stored).
     """
 
     class State(models.IntegerChoices):

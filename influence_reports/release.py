@@ -21,6 +21,7 @@ each table stays small enough to check exactly.
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -43,7 +44,10 @@ from influence_reports.models import (
 )
 from influence_reports.suppression import Line, State, Unprotectable, protect
 
+logger = logging.getLogger(__name__)
+
 ALL = ("", "")  # the scope of everyone: no district or role
+EVERYONE = ("", ALL, ("total", ""))  # all groups, everyone, all reports
 DISTRICT, ROLE = "district", "role"
 
 # Dimensions published by quarter, with each one's values, and whether a report has
@@ -138,7 +142,13 @@ def _quarter_counts(
         .values_list("grp", "district", "role", "dimension", "value")
         .annotate(n=Sum("count"))
     )
-    merged: list[tuple[str, str, str, str, str, int]] = list(rows)
+    merged: list[tuple[str, str, str, str, str, int]] = []
+    for group, district, role, dimension, sealed, n in rows:
+        value = trends.unseal(group, district, role, dimension, sealed)
+        if value is None:
+            logger.warning("A trend cell is sealed under another key; rebuild the cells.")
+            continue
+        merged.append((group, district, role, dimension, value, n))
     merged += [(*key, n) for key, n in outcomes.items()]
     for group, district, role, dimension, value, n in merged:
         column = (dimension, value)
@@ -227,6 +237,7 @@ class Release:
     counts: dict[CellKey, int]
     states: dict[CellKey, State]
     medians: dict[tuple[str, str, Scope, str], int | None]
+    first_week: date | None
     last_week: date | None
 
 
@@ -253,7 +264,7 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
         .first()
     )
     if first is None:
-        return Release(counts, states, medians, None)
+        return Release(counts, states, medians, None, None)
     first = quarter_weeks(quarter_label(first))[0]  # whole quarters, so each adds up
     weeks = [first + timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)]
     weekly_columns = [(trends.TOTAL, "")] + [
@@ -300,7 +311,7 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
             total = (label, group, scope, (trends.TOTAL, ""))
             shown = n >= k and states.get(total) == State.SHOWN
             medians[(label, group, scope, dimension)] = tenths if shown else None
-    return Release(counts, states, medians, last)
+    return Release(counts, states, medians, weeks[0], last)
 
 
 def _protect_quarter(
@@ -417,7 +428,7 @@ def release_publish(today: date | None = None) -> TrendRelease:
     TrendRelease.objects.filter(is_current=True).update(is_current=False)
     TrendRelease.objects.exclude(is_current=True).delete()
     release = TrendRelease.objects.create(
-        last_week=computed.last_week, min_count=k, is_current=True
+        first_week=computed.first_week, last_week=computed.last_week, min_count=k, is_current=True
     )
     figures = [
         TrendFigure(
@@ -433,6 +444,8 @@ def release_publish(today: date | None = None) -> TrendRelease:
         )
         for key, state in computed.states.items()
         for period, group, scope, column in [key]
+        # A missing figure is a zero; each period's own total is kept, to list the period.
+        if state != State.SMALL or computed.counts[key] or (group, scope, column) == EVERYONE
     ]
     figures += [
         TrendFigure(

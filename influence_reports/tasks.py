@@ -47,11 +47,3 @@ def rebuild_trends() -> int:
     cells = trends.trends_rebuild()
     release.release_publish()
     return cells
-
-
-@shared_task(name="influence_reports.publish_trends")
-def publish_trends() -> int:
-    """Publish the leadership's figures from the cells, up to the last week that ended."""
-    from influence_reports import release
-
-    return release.release_publish().figures.count()

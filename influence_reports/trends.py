@@ -8,12 +8,18 @@ from scratch (``trends_rebuild``); the two give identical tables.
 
 This module is the only code that decrypts a report's profile (gender, age band, assembly,
 chair post, party) for statistics: the rebuild reads every report's, a withdrawal or a
-deletion reads that report's, to take it out again. Nothing here is shown to anyone: the
-leadership sees what ``release`` publishes from these cells, after suppression.
+deletion reads that report's, to take it out again. In a cell a profile value is *sealed*: a
+keyed hash of the value with its group, district, role and dimension (``seal``), so that a
+copy of the database, which has each report's week, district and role in clear, cannot read
+a lone report's gender or party off the cells. Nothing here is shown to anyone: leadership
+sees what ``release`` publishes from these cells, after suppression.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import logging
 import unicodedata
 from collections import Counter
@@ -22,11 +28,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from influence_reports import elections
-from influence_reports.choices import PTU_GROUP, Category
+from influence_reports.choices import PTU_GROUP, AgeBand, Assembly, Category, Gender
 from influence_reports.models import Report, ReportTag, TrendCell
 from security_core import crypto
 
@@ -93,6 +100,44 @@ def week_of(moment: datetime) -> date:
 
 Key = tuple[date, str, str, str, str, str]  # week, group, district, role, dimension, value
 
+# Every value a profile dimension can take in a cell (what ``unseal`` tries).
+PROFILE_VALUES: dict[str, tuple[str, ...]] = {
+    GENDER: (*Gender.values, NOT_STATED),
+    AGE_BAND: (*AgeBand.values, NOT_STATED),
+    ASSEMBLY: (*Assembly.values, NOT_STATED),
+    CHAIR_POST: (YES, NOT_STATED),
+    PARTY: (*PARTIES, OTHER_PARTY, NOT_STATED),
+}
+SEALED = "~"  # the first character of a sealed value
+
+
+def seal(group: str, district: str, role: str, dimension: str, value: str) -> str:
+    """A profile value as a cell stores it: a keyed hash under ``VARN_BLIND_INDEX_KEY`` of
+    the value and its cell's group, district, role and dimension (96 bits, hex). Without the
+    key, a copy of the database cannot tell which value a cell counts; the same context and
+    value give the same seal every week, so cells of a quarter add up."""
+    return _seal(settings.VARN_BLIND_INDEX_KEY, group, district, role, dimension, value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _seal(key: bytes, group: str, district: str, role: str, dimension: str, value: str) -> str:
+    message = f"varn:trend:{group}|{district}|{role}|{dimension}|{value}".encode()
+    return SEALED + hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=4096)
+def _openings(key: bytes, group: str, district: str, role: str, dimension: str) -> dict[str, str]:
+    return {_seal(key, group, district, role, dimension, v): v for v in PROFILE_VALUES[dimension]}
+
+
+def unseal(group: str, district: str, role: str, dimension: str, value: str) -> str | None:
+    """The profile value a cell counts, or ``None`` if its seal is of no known value (made
+    under another key: rebuild the cells)."""
+    if dimension not in PROFILE_VALUES:
+        return value
+    key = settings.VARN_BLIND_INDEX_KEY
+    return _openings(key, group, district, role, dimension).get(value)
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -105,8 +150,11 @@ class Facts:
     values: tuple[tuple[str, str], ...]
 
     def keys(self) -> Iterator[Key]:
+        """Its cells, profile values sealed."""
         for group in ("", *self.groups):
             for dimension, value in self.values:
+                if dimension in PROFILE_VALUES:
+                    value = seal(group, self.district, self.role, dimension, value)
                 yield (self.week, group, self.district, self.role, dimension, value)
 
 

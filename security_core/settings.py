@@ -426,6 +426,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "influence_reports.delete_orphaned_evidence",
         "schedule": timedelta(hours=1),
     },
+    # Leadership's figures: the cells counted afresh every night and the figures published
+    # for the weeks that have ended, so Monday's run adds the week before (docs/trends.md).
+    "rebuild-trends": {
+        "task": "influence_reports.rebuild_trends",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Logging: never request bodies, never secrets -------------------------------------------

@@ -82,12 +82,19 @@ def test_a_submission_is_counted_in_every_dimension_and_group_in_its_transaction
     cells = trends.cells()
     week = date(2026, 5, 4)
     for group in ("", "threats_harassment", "corruption"):
-        assert cells[(week, group, "bromma", "candidate", "total", "")] == 1
-        assert cells[(week, group, "bromma", "candidate", "channel", "email")] == 1
-        assert cells[(week, group, "bromma", "candidate", "gender", "woman")] == 1
-        assert cells[(week, group, "bromma", "candidate", "party", "v")] == 1
-        assert cells[(week, group, "bromma", "candidate", "age_band", "")] == 1
-        assert cells[(week, group, "bromma", "candidate", "election", "yes")] == 1
+        context = (week, group, "bromma", "candidate")
+        sealed = {
+            dimension: trends.seal(group, "bromma", "candidate", dimension, value)
+            for dimension, value in (("gender", "woman"), ("party", "v"), ("age_band", ""))
+        }
+        assert cells[(*context, "total", "")] == 1
+        assert cells[(*context, "channel", "email")] == 1
+        assert cells[(*context, "election", "yes")] == 1
+        for dimension, value in sealed.items():
+            assert cells[(*context, dimension, value)] == 1
+            assert value.startswith("~")
+            assert trends.unseal(group, "bromma", "candidate", dimension, value) is not None
+        assert trends.unseal(group, "bromma", "candidate", "party", sealed["party"]) == "v"
     assert (week, "violence_damage_theft", "bromma", "candidate", "total", "") not in cells
     assert sum(n for key, n in cells.items() if key[4] == "total") == 3  # all, and each group
     assert report.tags.count() == 5
@@ -223,10 +230,47 @@ def test_no_plaintext_profile_or_free_text_reaches_a_cell(make_user):
         description="KANARIE-trend-1 skrev till mig",
         profile={"profile_party": "KANARIE-partiet"},
     )
-    values = {value for *_rest, value in trends.cells()}
+    cells = trends.cells()
+    values = {value for *_rest, value in cells}
     assert not any("KANARIE" in value for value in values)
-    assert "other" in values
+    party = [key for key in cells if key[4] == "party"]
+    assert party
+    assert all(trends.unseal(*key[1:]) == "other" for key in party)
+
+
+def test_profile_values_in_cells_are_sealed_and_no_value_can_be_read_off_without_the_key(
+    make_user, settings
+):
+    """A copy of the database has each report's week, district and role in clear; the
+    cells must not add its gender, age, assembly or party to them."""
+    _file(
+        reporter=make_user(Role.REPORTER),
+        district="bromma",
+        profile={"profile_gender": "man", "profile_age_band": "65_plus", "profile_party": "kd"},
+    )
+    profile_cells = [key for key in trends.cells() if key[4] in trends.PROFILE_VALUES]
+    assert len(profile_cells) == 2 * 5  # all groups and the threats group, five dimensions
+    plain = {"man", "65_plus", "kd", "Kristdemokraterna", ""}
+    assert not {key[5] for key in profile_cells} & plain
+    # Seals of the same value differ by context, so counting seals across cells tells nothing.
+    assert trends.seal("", "bromma", "official", "party", "kd") != trends.seal(
+        "", "kungsholmen", "official", "party", "kd"
+    )
+    # Under another key nothing opens: the release skips such cells until a rebuild.
+    settings.VARN_BLIND_INDEX_KEY = b"k" * 32
+    assert all(trends.unseal(*key[1:]) is None for key in profile_cells)
 
 
 def test_the_week_of_a_moment_is_its_monday_in_stockholm():
     assert trends.week_of(datetime(2026, 11, 25, 10, tzinfo=STOCKHOLM)) == date(2026, 11, 23)
+
+
+def test_beat_counts_the_trends_afresh_and_publishes_them_every_night(settings):
+    from celery import current_app
+
+    from influence_reports.tasks import rebuild_trends
+
+    entry = settings.CELERY_BEAT_SCHEDULE["rebuild-trends"]
+    assert entry["task"] == rebuild_trends.name
+    assert rebuild_trends.name in current_app.tasks
+    assert entry["schedule"].hour == {3}
