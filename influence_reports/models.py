@@ -103,6 +103,14 @@ class Report(EncryptedModel):
         return self.withdrawn_at is not None
 
     @property
+    def election_period(self) -> Any:
+        """The election period (``elections.ElectionPeriod``) the report fell in, by its day
+        of submission in Stockholm, or ``None``."""
+        from influence_reports import elections
+
+        return elections.period_at(self.submitted_at)
+
+    @property
     def reporter_status(self) -> str:
         """The status the reporter sees: whether someone is on it, not the internal steps."""
         if self.is_withdrawn:

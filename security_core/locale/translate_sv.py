@@ -840,6 +840,7 @@ SV: dict[str, str] = {
     "Printable briefing": "Lägesbild för utskrift",
     "No figures have been published yet. They are published every Monday for the weeks that have ended.": "Inga siffror har publicerats ännu. De publiceras varje måndag för de veckor som har avslutats.",
     "Accounts, audit and the election calendar": "Konton, granskning och valkalendern",
+    "in the election period (election %(day)s)": "under valperioden (valet %(day)s)",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {

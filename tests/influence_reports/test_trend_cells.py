@@ -181,7 +181,8 @@ def test_election_period_assignment_at_the_edges_of_the_window(day, inside):
     # Late in the evening of the same day is still that day in Stockholm, not the next.
     late = datetime(day.year, day.month, day.day, 23, 55, tzinfo=STOCKHOLM)
     assert (elections.period_at(late) is not None) is inside
-    _file(submitted_at=moment)
+    report = _file(submitted_at=moment)
+    assert (report.election_period is not None) is inside
     value = "yes" if inside else "no"
     assert {key[5] for key in trends.cells() if key[4] == "election"} == {value}
 
@@ -274,3 +275,22 @@ def test_beat_counts_the_trends_afresh_and_publishes_them_every_night(settings):
     assert entry["task"] == rebuild_trends.name
     assert rebuild_trends.name in current_app.tasks
     assert entry["schedule"].hour == {3}
+
+
+def test_the_case_page_says_when_a_report_fell_in_an_election_period(
+    make_user, signed_in, settings
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    inside = _file(submitted_at=_local(2026, 8, 20))
+    outside = _file(submitted_at=_local(2026, 11, 2))
+    client = Client()
+    signed_in(client, make_user(Role.SECURITY_LEAD), verified=True)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    def page(report: Report) -> str:
+        return client.get(reverse("case_detail", args=[report.case.pk])).content.decode()
+
+    assert "in the election period (election 2026-09-13)" in page(inside)
+    assert "in the election period" not in page(outside)
