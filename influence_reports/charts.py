@@ -65,8 +65,10 @@ def line_chart(
                 plot_h,
             )
         )
-    for tick in range(5):
-        level = top * tick // 4
+    # Whole numbers, evenly spaced: 0 to 5 by 1, 0 to 20 by 4, 0 to 50 by 10, ...
+    ticks = next((n for n in (5, 4, 2) if top % n == 0), 1)
+    for tick in range(ticks + 1):
+        level = top * tick // ticks
         parts.append(
             format_html(
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#c9ced6"/>'
@@ -80,14 +82,18 @@ def line_chart(
                 level,
             )
         )
+    # About eight labels, and the last one, ending at the right edge; a label too close to
+    # the last (less than a label's width and a half: 80 units) is left out.
     every = max(1, count // 8)
+    last = count - 1
     for index, label in enumerate(labels):
-        if index % every == 0 or index == count - 1:
+        if index == last or (index % every == 0 and (last - index) * step >= 80):
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#333">{}</text>',
+                    '<text x="{}" y="{}" text-anchor="{}" font-size="11" fill="#333">{}</text>',
                     f"{x(index):.1f}",
                     HEIGHT - BOTTOM + 16,
+                    "end" if index == last and last else "middle",
                     label,
                 )
             )
@@ -151,7 +157,9 @@ def line_chart(
 
 def bar_chart(*, title: str, rows: Sequence[tuple[str, Amount]]) -> SafeString:
     """Horizontal bars, one a row; a suppressed figure gets no bar, only its mark."""
-    label_w, bar_h, gap = 230, 16, 6
+    bar_h, gap = 16, 6
+    # Room for the longest label (about 7 units a character at this size), so none is cut.
+    label_w = min(400, max(230, 8 + 7 * max((len(label) for label, _v in rows), default=0)))
     height = TOP + len(rows) * (bar_h + gap) + 4
     top = _nice_top(max([value.low for _label, value in rows if value.exact] or [1]))
     width = WIDTH - label_w - 60
