@@ -31,6 +31,17 @@ def _nice_top(value: int) -> int:
     return value  # pragma: no cover - the loop above always returns
 
 
+def _runs(indices: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive indices as (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for index in sorted(indices):
+        if runs and index == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
+
+
 def line_chart(
     *,
     title: str,
@@ -49,19 +60,23 @@ def line_chart(
     step = plot_w / max(count - 1, 1)
 
     def x(index: int) -> float:
+        if count == 1:
+            return LEFT + plot_w / 2  # a single point in the middle, not at the edge
         return LEFT + index * step
 
     def y(value: int) -> float:
         return TOP + plot_h - plot_h * value / top
 
     parts: list[SafeString] = []
-    for index in shaded:
+    for first, last in _runs(shaded):  # one band for each run of weeks, without seams
+        left = max(LEFT, x(first) - step / 2)
+        right = min(WIDTH - RIGHT, x(last) + step / 2)
         parts.append(
             format_html(
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="#e9e3f5"/>',
-                f"{x(index) - step / 2:.1f}",
+                f"{left:.1f}",
                 TOP,
-                f"{max(step, 1):.1f}",
+                f"{max(right - left, 1):.1f}",
                 plot_h,
             )
         )
@@ -156,12 +171,20 @@ def line_chart(
 
 
 def bar_chart(*, title: str, rows: Sequence[tuple[str, Amount]]) -> SafeString:
-    """Horizontal bars, one a row; a suppressed figure gets no bar, only its mark."""
+    """Horizontal bars, one a row. A range (a sum including a suppressed figure) is drawn
+    pale up to its lower end and outlined up to its upper end (if it has one); a single
+    suppressed figure gets no bar, only its mark."""
     bar_h, gap = 16, 6
     # Room for the longest label (about 7 units a character at this size), so none is cut.
     label_w = min(400, max(230, 8 + 7 * max((len(label) for label, _v in rows), default=0)))
     height = TOP + len(rows) * (bar_h + gap) + 4
-    top = _nice_top(max([value.low for _label, value in rows if value.exact] or [1]))
+    top = _nice_top(
+        max(
+            [v.low for _l, v in rows if v.known]
+            + [v.high for _l, v in rows if v.known and v.high is not None and not v.mark]
+            or [1]
+        )
+    )
     width = WIDTH - label_w - 60
     parts: list[SafeString] = []
     for index, (label, value) in enumerate(rows):
@@ -174,8 +197,9 @@ def bar_chart(*, title: str, rows: Sequence[tuple[str, Amount]]) -> SafeString:
                 label,
             )
         )
-        length = width * value.low / top if value.exact else 0
-        if value.exact and length:
+        ranged = value.known and not value.exact and not value.mark
+        length = width * value.low / top if (value.exact or ranged) else 0
+        if length:
             parts.append(
                 format_html(
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
@@ -183,9 +207,23 @@ def bar_chart(*, title: str, rows: Sequence[tuple[str, Amount]]) -> SafeString:
                     row_y,
                     f"{length:.1f}",
                     bar_h,
+                    COLOURS[0] if value.exact else "#9cc3e3",
+                )
+            )
+        if ranged and value.high is not None and value.high > value.low:
+            upper = width * (value.high - value.low) / top
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="{}"'
+                    ' stroke-dasharray="3 2"/>',
+                    f"{label_w + length:.1f}",
+                    row_y + 0.5,
+                    f"{upper:.1f}",
+                    bar_h - 1,
                     COLOURS[0],
                 )
             )
+            length += upper
         parts.append(
             format_html(
                 '<text x="{}" y="{}" font-size="12" fill="#1b1b1b">{}</text>',

@@ -8,7 +8,7 @@ all made from the same ``Table`` objects, so the export is exactly what is on sc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -60,6 +60,17 @@ class Amount:
     def value(self) -> int | None:
         return self.low if self.exact else None
 
+    def within(self, other: Amount) -> Amount:
+        """What both tell together: a figure, narrowed by another way of adding it up."""
+        if self.exact or not other.known:
+            return self
+        if not self.known or other.exact:
+            return other
+        high = other.high if self.high is None else self.high
+        if other.high is not None and high is not None:
+            high = min(high, other.high)
+        return Amount(max(self.low, other.low), high)
+
 
 UNKNOWN = Amount(0, 0, known=False)
 
@@ -92,10 +103,10 @@ def total(amounts: Iterable[Amount]) -> Amount:
 
 def share(part: Amount, whole: Amount) -> str:
     """``part`` as a share of ``whole``, as a percentage or a range of them."""
-    if not whole.exact or not part.known or not whole.low:
+    if not whole.known or not part.known or not whole.low or whole.high is None:
         return DASH
-    low = 100 * part.low / whole.low
-    if part.exact:
+    low = 100 * part.low / whole.high
+    if part.exact and whole.exact:
         return f"{number_format(low, 0)} %"
     if part.high is None:
         return f"≥ {number_format(low, 0)} %"
@@ -304,16 +315,32 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
     quarters = _period_quarters(filters.get("period") or LAST_TWO_YEARS, ended)
     figures = _figures(current, group, scope, published)
 
+    weekly = _figures(current, "", ("", ""), published)
+
+    def in_quarter(quarter: str, dimension: str, value: str = "") -> Amount:
+        """A quarter's figure; for everyone's totals, groups and categories narrowed by the
+        sum of the quarter's weeks (published too), which is often tighter when hidden."""
+        figure = amount(figures.get((quarter, dimension, value)), k)
+        if scope != ("", "") or dimension not in (trends.TOTAL, trends.GROUP, trends.CATEGORY):
+            return figure
+        week_dimension, week_value = (
+            (trends.GROUP, group) if group and dimension == trends.TOTAL else (dimension, value)
+        )
+        weeks = total(
+            amount(weekly.get((release.week_label(w), week_dimension, week_value)), k)
+            for w in release.quarter_weeks(quarter)
+        )
+        return figure.within(weeks)
+
     def over_period(dimension: str, value: str = "") -> Amount:
         if not quarters:
             return UNKNOWN
-        return total(amount(figures.get((q, dimension, value)), k) for q in quarters)
+        return total(in_quarter(q, dimension, value) for q in quarters)
 
     tables: list[Table] = []
     notes: list[str] = []
     whole = over_period(trends.TOTAL)
     if scope == ("", "") and current.last_week:
-        weekly = _figures(current, "", ("", ""), published)
         columns = _series_columns(group, weekly=True)
         tables.append(_weekly_series(current.last_week, filters, quarters, columns, weekly, k))
         comparison = _election_comparison(current.last_week, columns, weekly, k)
@@ -398,7 +425,8 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
         rows = [(value_label(dimension, value), over_period(dimension, value)) for value in values]
         tables.append(_breakdown(dimension, caption, rows, whole))
     if scope == ("", ""):
-        tables.append(_outcomes(quarters, figures, k))
+        tables.append(_outcomes(quarters, figures, k, in_quarter))
+        tables.append(_measures(quarters, figures, k))
     else:
         notes.append(_("Case outcomes are published for the whole organisation only."))
     label = _period_label(filters.get("period", ""), quarters)
@@ -490,7 +518,11 @@ def _weekly_series(
             "lines": lines,
             "shaded": shaded,
         },
-        note=_("Weeks in an election period are shaded."),
+        note=_(
+            "Weeks in an election period are shaded. A gap in a line is a week below the "
+            "threshold (shown as <%(k)s in the table)."
+        )
+        % {"k": k},
     )
 
 
@@ -597,32 +629,23 @@ def _election_comparison(
     )
 
 
-def _outcomes(quarters: list[str], figures: dict[Any, Any], k: int) -> Table:
+def _outcomes(
+    quarters: list[str],
+    figures: Figures,
+    k: int,
+    in_quarter: Callable[[str, str], Amount],
+) -> Table:
     rows = []
     for quarter in quarters:
-        reports = amount(figures.get((quarter, trends.TOTAL, "")), k)
+        reports = in_quarter(quarter, trends.TOTAL)
         on_time = amount(figures.get((quarter, release.OUTCOME_ACK, trends.YES)), k)
-        median_ack = figures.get((quarter, release.MEDIAN_ACK, ""))
-        median_feedback = figures.get((quarter, release.MEDIAN_FEEDBACK, ""))
-
-        def days(figure: tuple[int | None, int] | None) -> str:
-            if figure is None or figure[0] is None:
-                return DASH
-            return number_format(figure[0] / 10, 1)
-
-        measures = [
-            f"{value_label(release.OUTCOME_MEASURE, kind)}: "
-            f"{amount(figures.get((quarter, release.OUTCOME_MEASURE, kind)), k)}"
-            for kind in release.MULTI_VALUED[release.OUTCOME_MEASURE]
-        ]
         rows.append(
             [
                 quarter.replace("-Q", " Q"),
                 str(reports),
                 share(on_time, reports),
-                days(median_ack),
-                days(median_feedback),
-                "; ".join(measures),
+                _days(figures.get((quarter, release.MEDIAN_ACK, ""))),
+                _days(figures.get((quarter, release.MEDIAN_FEEDBACK, ""))),
             ]
         )
     return Table(
@@ -634,7 +657,32 @@ def _outcomes(quarters: list[str], figures: dict[Any, Any], k: int) -> Table:
             _("Acknowledged within 7 days"),
             _("Median days to acknowledgement"),
             _("Median days to feedback"),
-            _("Protective measures used (cases)"),
         ],
         rows=rows,
+    )
+
+
+def _days(figure: tuple[int | None, int] | None) -> str:
+    if figure is None or figure[0] is None:
+        return DASH
+    return number_format(figure[0] / 10, 1)
+
+
+def _measures(quarters: list[str], figures: Figures, k: int) -> Table:
+    """Which protective measures were taken, in how many cases, by quarter of the report."""
+    kinds = release.MULTI_VALUED[release.OUTCOME_MEASURE]
+    return Table(
+        key="measures",
+        caption=_("Protective measures used (cases)"),
+        headers=[_("Measure"), *(q.replace("-Q", " Q") for q in quarters)],
+        rows=[
+            [
+                value_label(release.OUTCOME_MEASURE, kind),
+                *(
+                    str(amount(figures.get((q, release.OUTCOME_MEASURE, kind)), k))
+                    for q in quarters
+                ),
+            ]
+            for kind in kinds
+        ],
     )

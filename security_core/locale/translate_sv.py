@@ -763,10 +763,10 @@ SV: dict[str, str] = {
     "Kind of event": "Typ av händelse",
     "The last two years": "De senaste två åren",
     "The last year": "Det senaste året",
-    "Choose a district or a role, not both: the figures are never broken down by both at once, so that small groups stay hidden.": "Välj ett stadsområde eller en roll, inte båda: siffrorna delas aldrig upp på båda samtidigt, så att små grupper förblir dolda.",
+    "Choose a district or a role, not both: the figures are never broken down by both at once, so that small groups stay hidden.": "Välj en stadsdel eller en roll, inte båda: siffrorna delas aldrig upp på båda samtidigt, så att små grupper förblir dolda.",
     "No quarter has ended yet": "Inget kvartal har avslutats ännu",
     "Nothing published yet": "Inget publicerat ännu",
-    "For a district or a role the series is by quarter: weekly counts that small would nearly all be hidden.": "För ett stadsområde eller en roll visas serien per kvartal: så små veckoantal skulle nästan alla döljas.",
+    "For a district or a role the series is by quarter: weekly counts that small would nearly all be hidden.": "För en stadsdel eller en roll visas serien per kvartal: så små veckoantal skulle nästan alla döljas.",
     "All reports": "Alla rapporter",
     "Reports in the period": "Rapporter under perioden",
     "What": "Vad",
@@ -824,7 +824,7 @@ SV: dict[str, str] = {
     "Trends and the election calendar": "Trender och valkalendern",
     "Anonymised trends": "Avidentifierade trender",
     "The election calendar": "Valkalendern",
-    "Anonymised trends in threats, harassment and undue influence against the organisation's representatives and officials: by week, kind of event, channel, district and reporter role, and the election period against earlier. Small counts are hidden, and no single report is ever shown.": "Avidentifierade trender för hot, trakasserier och otillåten påverkan mot organisationens förtroendevalda och tjänstepersoner: per vecka, typ av händelse, kanal, stadsområde och rapportörens roll, och valperioden jämfört med tidigare. Små antal döljs, och ingen enskild rapport visas någonsin.",
+    "Anonymised trends in threats, harassment and undue influence against the organisation's representatives and officials: by week, kind of event, channel, district and reporter role, and the election period against earlier. Small counts are hidden, and no single report is ever shown.": "Avidentifierade trender för hot, trakasserier och otillåten påverkan mot organisationens förtroendevalda och tjänstepersoner: per vecka, typ av händelse, kanal, stadsdel och rapportörens roll, och valperioden jämfört med tidigare. Små antal döljs, och ingen enskild rapport visas någonsin.",
     "See the trends": "Se trenderna",
     "Briefing: threats and undue influence": "Lägesbild: hot och otillåten påverkan",
     "Breakdowns cover %(period)s; figures up to the week starting %(week)s. Printed %(printed)s. Anonymised: no single report is shown, and counts below the threshold are hidden.": "Uppdelningarna gäller %(period)s; siffror till och med veckan som börjar %(week)s. Utskriven %(printed)s. Avidentifierad: ingen enskild rapport visas, och antal under gränsen döljs.",
@@ -841,6 +841,7 @@ SV: dict[str, str] = {
     "No figures have been published yet. They are published every Monday for the weeks that have ended.": "Inga siffror har publicerats ännu. De publiceras varje måndag för de veckor som har avslutats.",
     "Accounts, audit and the election calendar": "Konton, granskning och valkalendern",
     "in the election period (election %(day)s)": "under valperioden (valet %(day)s)",
+    "Weeks in an election period are shaded. A gap in a line is a week below the threshold (shown as <%(k)s in the table).": "Veckor under en valperiod är skuggade. Ett avbrott i en linje är en vecka under gränsen (visas som <%(k)s i tabellen).",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {
