@@ -87,6 +87,8 @@ def amount(figure: tuple[int | None, int] | None, k: int) -> Amount:
         return Amount(count, count)
     if state == State.SMALL:
         return Amount(0, k - 1, mark=f"<{k}")
+    if state == State.WITHHELD:
+        return Amount(0, None, mark="·")
     return Amount(k, None, mark="·")
 
 

@@ -842,6 +842,7 @@ class TrendFigure(models.Model):
         SHOWN = 0, _("shown")
         SMALL = 1, _("below the threshold")
         HIDDEN = 2, _("hidden so that a small count cannot be worked out")
+        WITHHELD = 3, _("withheld: a part of a figure that is hidden")
 
     release = models.ForeignKey(TrendRelease, on_delete=models.CASCADE, related_name="figures")
     period = models.CharField(max_length=8)

@@ -271,10 +271,11 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
         (dimension, value) for dimension in WEEKLY[1:] for value in MULTI_VALUED[dimension]
     ]
     for week in weeks:
-        for column in weekly_columns:
-            key = (week_label(week), "", ALL, column)
-            counts[key] = weekly_counts.get((week, column), 0)
-            states[key] = State.SMALL if counts[key] < k else State.SHOWN
+        cells = {
+            (week_label(week), "", ALL, column): weekly_counts.get((week, column), 0)
+            for column in weekly_columns
+        }
+        _protect_week(cells, k, counts, states)
 
     # A quarter is published a week after it ends, when every acknowledgement deadline in
     # it has passed, so its "acknowledged within seven days" no longer changes.
@@ -297,16 +298,25 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
         scopes += [(ROLE, code) for code in _vocabulary(seen_roles, roles)]
         forced: set[CellKey] = set()
         while True:
+            decided_counts: dict[CellKey, int] = {}
+            decided: dict[CellKey, State] = {}
             try:
-                _protect_quarter(quarter, scopes, q_weeks, k, counts, states, forced)
-                break
+                _protect_quarter(
+                    quarter, scopes, k, decided_counts, decided, forced, (counts, states)
+                )
             except Unprotectable as blocked:
-                # A total published in the first step leaves a breakdown of it open to
-                # working out: hide that total too, and decide the quarter again.
+                # A figure decided in an earlier step leaves a later one open to working out:
+                # hide that figure too, and decide the quarter again from the start.
                 new = {cell for cell in blocked.blockers if cell[0] == label} - forced  # type: ignore[index]
-                if not new:
-                    raise
-                forced |= new  # type: ignore[arg-type]
+                if new:
+                    forced |= new  # type: ignore[arg-type]
+                    continue
+                # Nothing left to hide but weeks already published: withhold the quarter.
+                logger.warning("Quarter %s cannot be protected; it is withheld.", label)
+                decided = dict.fromkeys(decided_counts, State.WITHHELD)
+            counts.update(decided_counts)
+            states.update(decided)
+            break
         for (group, scope, dimension), (tenths, n) in _medians(q_weeks).items():
             total = (label, group, scope, (trends.TOTAL, ""))
             shown = n >= k and states.get(total) == State.SHOWN
@@ -314,22 +324,133 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
     return Release(counts, states, medians, weeks[0], last)
 
 
+def _protect_week(
+    cells: dict[CellKey, int], k: int, counts: dict[CellKey, int], states: dict[CellKey, State]
+) -> None:
+    """One week's figures for everyone (all reports, each group, each category). Within a
+    week they are tied by inequalities: a category is at most its group, a group at most the
+    sum of its categories and at most all reports; each becomes a line through a slack cell
+    that is never published. Decided once, from that week alone, then fixed."""
+    period = next(iter(cells))[0]
+
+    def cell(dimension: str, value: str = "") -> CellKey:
+        return (period, "", ALL, (dimension, value))
+
+    system = dict(cells)
+    lines: list[Line[CellKey]] = []
+    slack: dict[CellKey, State] = {}
+    for group in choices.PTUGroup.values:
+        group_cell = cell(trends.GROUP, group)
+        members = [cell(trends.CATEGORY, c) for c in CATEGORIES_OF[group]]
+        lines += _inequalities(group_cell, members, cell(trends.TOTAL), system, slack)
+    result = protect(system, lines, k=k, fixed=slack)
+    for key, value in cells.items():
+        counts[key], states[key] = value, result[key]
+
+
+CATEGORIES_OF = {
+    group: [
+        code
+        for code in choices.Category.values
+        if choices.PTU_GROUP[choices.Category(code)] == group
+    ]
+    for group in choices.PTUGroup.values
+}
+
+
+def _inequalities(
+    group_cell: CellKey,
+    categories: list[CellKey],
+    total_cell: CellKey | None,
+    system: dict[CellKey, int],
+    slack: dict[CellKey, State],
+) -> list[Line[CellKey]]:
+    """Lines through slack cells for: each category <= its group <= the sum of its
+    categories, and the group <= the row's total. ``system`` gets the slack cells' values
+    (what they are; the engine never publishes them), ``slack`` their state."""
+
+    def gap(name: str) -> CellKey:
+        key: CellKey = (group_cell[0], group_cell[1], group_cell[2], ("~" + name, group_cell[3][1]))
+        slack[key] = State.SLACK
+        return key
+
+    group_value = system[group_cell]
+    summed, overlap = gap("sum"), gap("overlap")
+    system[summed] = sum(system[c] for c in categories)
+    system[overlap] = system[summed] - group_value
+    lines = [Line(summed, tuple(categories)), Line(summed, (group_cell, overlap))]
+    for index, category in enumerate(categories):
+        rest = gap(f"rest{index}")
+        system[rest] = group_value - system[category]
+        lines.append(Line(group_cell, (category, rest)))
+    if total_cell is not None:
+        lines.append(_at_most(group_cell, total_cell, system, slack))
+    return lines
+
+
+def _at_most(
+    part: CellKey, whole: CellKey, system: dict[CellKey, int], slack: dict[CellKey, State]
+) -> Line[CellKey]:
+    """``part`` <= ``whole``, as the line whole = part + a slack never published."""
+    gap: CellKey = (
+        part[0],
+        part[1],
+        part[2],
+        ("~" + part[3][0], f"{part[3][1]}<={whole[1]}{whole[3]}"),
+    )
+    system[gap], slack[gap] = system[whole] - system[part], State.SLACK
+    return Line(whole, (part, gap))
+
+
 def _protect_quarter(
     quarter: _Quarter,
     scopes: list[Scope],
-    weeks: list[date],
     k: int,
     counts: dict[CellKey, int],
     states: dict[CellKey, State],
     forced: set[CellKey],
+    weeks: tuple[Mapping[CellKey, int], Mapping[CellKey, State]],
 ) -> None:
-    """Decide every figure of one quarter; ``forced`` are figures to hide from the start."""
+    """Decide every figure of one quarter into ``counts`` and ``states``, step by step
+    (``docs/trends.md`` §3). ``forced`` are figures to hide from the start; ``weeks`` the
+    counts and states of the weeks, published already. Every figure of the quarter is in
+    ``counts`` before the first step, so a caller that gives up can withhold them all."""
     label = quarter.label
     districts = [s for s in scopes if s[0] == DISTRICT]
     roles = [s for s in scopes if s[0] == ROLE]
+    groups = list(choices.PTUGroup.values)
+    week_counts, week_states = weeks
+    values: dict[CellKey, int] = dict(week_counts)  # every cell a line may name
+    slack: dict[CellKey, State] = {}
 
     def key(group: str, scope: Scope, column: Column) -> CellKey:
         return (label, group, scope, column)
+
+    def column_cells(group: str, column: Column) -> list[CellKey]:
+        within = [ALL] if column[0] in ALL_ONLY else scopes
+        return [key(group, s, column) for s in within]
+
+    def total_of(group: str, scope: Scope) -> CellKey:
+        return key("", scope, (trends.GROUP, group) if group else (trends.TOTAL, ""))
+
+    dimensions = [*MULTI_VALUED.items(), *SINGLE_VALUED.items()]
+    for group in ["", *groups]:
+        found = quarter.counts.get(group, {})
+        for dimension, options in [((trends.TOTAL), [""]), *dimensions]:
+            if group and dimension in (trends.TOTAL, trends.GROUP, trends.CATEGORY):
+                continue  # the same figures as without the filter (aliases, below)
+            for value in options:
+                for cell in column_cells(group, (dimension, value)):
+                    counts[cell] = found.get((cell[2], cell[3]), 0)
+    aliases: dict[CellKey, CellKey] = {}  # a group's total and categories: the same figures
+    for group in groups:
+        pairs = [((trends.TOTAL, ""), (trends.GROUP, group))]
+        pairs += [((trends.CATEGORY, c), (trends.CATEGORY, c)) for c in CATEGORIES_OF[group]]
+        for scope in scopes:
+            for alias, source in pairs:
+                aliases[key(group, scope, alias)] = key("", scope, source)
+                counts[key(group, scope, alias)] = counts[key("", scope, source)]
+    values.update(counts)
 
     def star(group: str, column: Column) -> list[Line[CellKey]]:
         if column[0] in ALL_ONLY:
@@ -340,84 +461,80 @@ def _protect_quarter(
             Line(margin, tuple(key(group, s, column) for s in roles)),
         ]
 
-    def column_cells(group: str, column: Column) -> dict[CellKey, int]:
-        source = quarter.counts.get(group, {})
-        within = [ALL] if column[0] in ALL_ONLY else scopes
-        return {key(group, s, column): source.get((s, column), 0) for s in within}
+    def time_line(column: Column) -> Line[CellKey]:
+        members = tuple((week_label(week), "", ALL, column) for week in quarter.weeks)
+        return Line(key("", ALL, column), members)
 
     def run(
-        cells: dict[CellKey, int], lines: list[Line[CellKey]], fixed: dict[CellKey, State]
+        cells: list[CellKey], lines: list[Line[CellKey]], fixed: Mapping[CellKey, State]
     ) -> None:
-        system = dict(cells)
-        for line in lines:
-            for cell in line.cells():
-                if cell not in system:
-                    system[cell] = counts[cell]
-        result = protect(system, lines, k=k, fixed=fixed)
-        for cell, value in cells.items():
-            counts[cell] = value
+        named = {cell for line in lines for cell in line.cells()} | set(cells)
+        known = {**week_states, **states, **slack}
+        rules = {c: known[c] for c in named if c in known and c not in cells}
+        rules |= {c: State.HIDDEN for c in cells if c in forced} | dict(fixed)
+        result = protect({c: values[c] for c in named}, lines, k=k, fixed=rules)
+        for cell in cells:
             states[cell] = result[cell]
 
-    def time_line(column: Column) -> tuple[Line[CellKey], dict[CellKey, State]]:
-        members = tuple((week_label(week), "", ALL, column) for week in weeks)
-        return Line(key("", ALL, column), members), {m: states[m] for m in members}
+    def at_most(part: CellKey, whole: CellKey) -> Line[CellKey]:
+        return _at_most(part, whole, values, slack)
 
-    # 1. Columns of whole counts for everyone: the total, each group and each category,
-    #    tied to the weeks; and the other several-valued dimensions.
-    for dimension, values in [(trends.TOTAL, [""]), *MULTI_VALUED.items()]:
-        for value in values:
-            column = (dimension, value)
-            lines = star("", column)
-            fixed: dict[CellKey, State] = {}
-            fixed |= {c: State.HIDDEN for c in column_cells("", column) if c in forced}
-            if dimension in WEEKLY:
-                line, weeks_fixed = time_line(column)
-                fixed |= weeks_fixed
-                lines.append(line)
-            run(column_cells("", column), lines, fixed)
+    # 1. Each category, then each group (at most the sum of its categories, at least each),
+    #    then the total (at least each group): for everyone, districts and roles, tied to
+    #    the quarter's weeks.
+    for category in MULTI_VALUED[trends.CATEGORY]:
+        column = (trends.CATEGORY, category)
+        run(column_cells("", column), [*star("", column), time_line(column)], {})
+    for group in groups:
+        column = (trends.GROUP, group)
+        lines = [*star("", column), time_line(column)]
+        for scope in scopes:
+            categories = [key("", scope, (trends.CATEGORY, c)) for c in CATEGORIES_OF[group]]
+            lines += _inequalities(key("", scope, column), categories, None, values, slack)
+        run(column_cells("", column), lines, {})
+    total = (trends.TOTAL, "")
+    lines = [*star("", total), time_line(total)]
+    lines += [
+        at_most(key("", scope, (trends.GROUP, group)), key("", scope, total))
+        for scope in scopes
+        for group in groups
+    ]
+    run(column_cells("", total), lines, {})
 
-    # 2. Within each group (all together first): the dimensions a report has one value of,
-    #    whose values add up to the group's total; then the others.
-    for group in ["", *choices.PTUGroup.values]:
-        total_column = (trends.TOTAL, "") if group == "" else (trends.GROUP, group)
-        totals = {s: key("", s, total_column) for s in scopes}
-        if group:
-            for s in scopes:  # the group's total is the group's column for everyone
-                alias = key(group, s, (trends.TOTAL, ""))
-                counts[alias], states[alias] = counts[totals[s]], states[totals[s]]
-        for dimension, values in SINGLE_VALUED.items():
-            cells: dict[CellKey, int] = {}
-            for value in values:
-                cells |= column_cells(group, (dimension, value))
-            lines = [line for value in values for line in star(group, (dimension, value))]
+    # 2. The other columns, within all groups and then each group: the values of a
+    #    dimension with one value per report add up to the total, the others are each at
+    #    most the total, and within a group every figure is at most the same one without.
+    #    The parts of a suppressed total, and within a group the parts of a suppressed
+    #    figure without the filter, are withheld (published with no bound at all).
+    for group in ["", *groups]:
+        for alias_key, source_key in aliases.items():
+            if alias_key[1] == group:
+                states[alias_key] = states[source_key]
+        for dimension, options in dimensions:
+            if dimension in (trends.GROUP, trends.CATEGORY):
+                continue
+            columns = [(dimension, v) for v in options]
+            cells = [cell for column in columns for cell in column_cells(group, column)]
             rows = [ALL] if dimension in ALL_ONLY else scopes
-            lines += [
-                Line(totals[s], tuple(key(group, s, (dimension, v)) for v in values)) for s in rows
-            ]
-            fixed = {totals[s]: states[totals[s]] for s in rows}
-            # A row whose total is not shown is not broken down at all: its parts could
-            # otherwise be added up to the total that was withheld.
-            for s in rows:
-                if states[totals[s]] != State.SHOWN:
-                    for v in values:
-                        cell = key(group, s, (dimension, v))
-                        fixed[cell] = State.SMALL if cells[cell] < k else State.HIDDEN
-            run(cells, lines, fixed)
-        if group:
-            for dimension, values in MULTI_VALUED.items():
-                for value in values:
-                    column = (dimension, value)
-                    if (
-                        dimension == trends.CATEGORY
-                        and choices.PTU_GROUP[choices.Category(value)] == group
-                    ):
-                        for s in scopes:  # a category of the group: the same count
-                            alias, source = key(group, s, column), key("", s, column)
-                            counts[alias], states[alias] = counts[source], states[source]
-                        continue
-                    if dimension in (trends.GROUP, trends.CATEGORY):
-                        continue  # other groups' categories are not broken down by group
-                    run(column_cells(group, column), star(group, column), {})
+            lines = [line for column in columns for line in star(group, column)]
+            if dimension in SINGLE_VALUED:
+                lines += [
+                    Line(total_of(group, s), tuple(key(group, s, c) for c in columns)) for s in rows
+                ]
+            else:
+                lines += [
+                    at_most(key(group, s, c), total_of(group, s)) for s in rows for c in columns
+                ]
+            withheld: dict[CellKey, State] = {}
+            for cell in cells:
+                overall = key("", cell[2], cell[3])
+                if group:
+                    lines.append(at_most(cell, overall))
+                if states[total_of(group, cell[2])] != State.SHOWN or (
+                    group and states[overall] != State.SHOWN
+                ):
+                    withheld[cell] = State.WITHHELD
+            run(cells, lines, withheld)
 
 
 @transaction.atomic

@@ -13,7 +13,10 @@ line, can work out a small or hidden cell exactly, by:
   these through the lines (the "shuttle" an attacker would run) must not pin any unknown.
 
 Cells given as *fixed* were published before with their state and are never changed; the
-engine hides others around them. The result depends only on the counts and the lines, never
+engine hides others around them. Two kinds are only ever fixed: *withheld* cells, published
+with no bound at all (the parts of a total that is itself suppressed), and *slack* cells,
+never published, which turn an inequality into a line (a category is at most its group:
+group = category + slack). The result depends only on the counts and the lines, never
 on who asks or in which order, so every view of the same system agrees.
 """
 
@@ -32,8 +35,10 @@ BIG = 10**9  # no upper bound known for a hidden cell
 
 class State(IntEnum):
     SHOWN = 0
-    SMALL = 1
-    HIDDEN = 2
+    SMALL = 1  # "<k": between 0 and k-1
+    HIDDEN = 2  # "·": at least k
+    WITHHELD = 3  # "·" with no bound: a part of a suppressed total
+    SLACK = 4  # never published: the gap in an inequality, at least 0
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,14 @@ def protect(
         key: fixed.get(key, State.SMALL if value < k else State.SHOWN)
         for key, value in counts.items()
     }
-    lines = [line for line in lines if len(line.members) > 0]
+    # In a canonical order (members and lines sorted, repeats dropped): which cell is hidden
+    # depends on the order lines are looked at, and must not depend on the caller's order.
+    canonical = {
+        Line(line.margin, tuple(sorted(line.members, key=_order))): None
+        for line in lines
+        if len(line.members) > 0
+    }
+    lines = sorted(canonical, key=lambda line: [_order(key) for key in line.cells()])
     by_cell: dict[K, list[int]] = {}
     for index, line in enumerate(lines):
         for key in line.cells():
@@ -105,7 +117,7 @@ def _weak(
     seen: set[K] = set()
     for index, line in enumerate(lines):
         unknown = _unknowns(line, state)
-        if len(unknown) == 1 and unknown[0] not in seen:
+        if len(unknown) == 1 and unknown[0] not in seen and state[unknown[0]] != State.SLACK:
             seen.add(unknown[0])
             single.append((unknown[0], index, True))
     if single:
@@ -113,7 +125,7 @@ def _weak(
     pinned = _pinned_by_bounds(counts, lines, state, k)
     if pinned is not None:
         return [(*pinned, False)]
-    determined = _determined(lines, state)
+    determined = [key for key in _determined(lines, state) if state[key] != State.SLACK]
     if not determined:
         return []
     key = determined[0]
@@ -123,7 +135,9 @@ def _weak(
 def _bounds(key: K, state: Mapping[K, State], k: int) -> tuple[int, int]:
     if state[key] == State.SMALL:
         return 0, k - 1
-    return k, BIG
+    if state[key] == State.HIDDEN:
+        return k, BIG
+    return 0, BIG  # withheld, or a slack
 
 
 def _pinned_by_bounds(
@@ -163,16 +177,37 @@ def _pinned_by_bounds(
                     low[key], changed = new_low, True
                 if new_high < high[key]:
                     high[key], changed = new_high, True
-                if low[key] >= high[key]:
+                if low[key] >= high[key] and state[key] != State.SLACK:
                     return key, index
         if not changed:
             return None
     return None
 
 
+def _equalities(lines: Sequence[Line[K]], state: Mapping[K, State]) -> list[Line[K]]:
+    """The lines that tie published cells exactly: a line with a slack that no other line
+    names says only "at most" or "at least", which bounds, but never determines, a cell."""
+    remaining = list(lines)
+    while True:
+        uses: dict[K, int] = {}
+        for line in remaining:
+            for key in line.cells():
+                if state[key] == State.SLACK:
+                    uses[key] = uses.get(key, 0) + 1
+        kept = [
+            line
+            for line in remaining
+            if not any(state[key] == State.SLACK and uses[key] == 1 for key in line.cells())
+        ]
+        if len(kept) == len(remaining):
+            return kept
+        remaining = kept
+
+
 def _determined(lines: Sequence[Line[K]], state: Mapping[K, State]) -> list[K]:
     """Unknown cells that some combination of lines gives exactly: those whose unit vector
     lies in the row space of the lines' matrix over the unknowns."""
+    lines = _equalities(lines, state)
     unknown = sorted(
         {key for line in lines for key in line.cells() if state[key] != State.SHOWN},
         key=_order,
@@ -230,6 +265,15 @@ def _hide_one_more(
         for cell in lines[index].cells()
         if state[cell] == State.SHOWN and cell in fixed
     )
+    if not blockers:
+        # No cell published before shares a line with it: what pins it runs through cells
+        # published before elsewhere in the system. Name them all, the smallest first.
+        blockers = tuple(
+            sorted(
+                (cell for cell in everywhere if state[cell] == State.SHOWN and cell in fixed),
+                key=lambda cell: (counts[cell], _order(cell)),
+            )
+        )
     raise Unprotectable("a small count can be worked out from cells already published", blockers)
 
 
