@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from influence_reports import choices, elections, release, trends
+from influence_reports.forms import set_choices
 from influence_reports.models import ProtectiveMeasure, TrendFigure, TrendRelease
 from influence_reports.suppression import State
 
@@ -194,16 +195,13 @@ class TrendFilterForm(forms.Form):
         periods += [(year, year) for year in years]
         periods += [(label, label.replace("-", " ")) for label in reversed(quarters)]
         everyone: list[tuple[str, Any]] = [("", gettext_lazy("All"))]
-        options = {
+        options: dict[str, list[tuple[str, Any]]] = {
             "period": periods,
             "group": everyone + list(choices.PTUGroup.choices),
             "district": everyone + choices.districts(),
             "role": everyone + list(choices.ReporterRole.choices),
         }
-        for name, values in options.items():
-            field = self.fields[name]
-            if isinstance(field, forms.ChoiceField):  # all of them, as declared above
-                field.choices = values
+        set_choices(self, options)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -25,6 +25,15 @@ TEXT_LIMIT = 20_000
 SHORT_LIMIT = 500
 
 
+def set_choices(form: forms.Form, options: dict[str, list[tuple[str, Any]]]) -> None:
+    """Give choice fields their options when the form is made (labels in the language of
+    the request, a deployment's own districts)."""
+    for name, values in options.items():
+        field = form.fields[name]
+        if isinstance(field, forms.ChoiceField):  # all of them, as declared
+            field.choices = values
+
+
 def _blank(label: Any) -> list[tuple[str, Any]]:
     return [("", label)]
 
@@ -170,10 +179,7 @@ class ReportForm(forms.Form):
             "profile_age_band": no_answer + list(choices.AgeBand.choices),
             "profile_assembly": no_answer + list(choices.Assembly.choices),
         }
-        for name, values in options.items():
-            field = self.fields[name]
-            if isinstance(field, forms.ChoiceField):  # all of them, as declared above
-                field.choices = values
+        set_choices(self, options)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -547,34 +547,36 @@ def release_publish(today: date | None = None) -> TrendRelease:
     release = TrendRelease.objects.create(
         first_week=computed.first_week, last_week=computed.last_week, min_count=k, is_current=True
     )
-    figures = [
-        TrendFigure(
-            release=release,
-            period=period,
-            grp=group,
-            scope=scope[0],
-            scope_value=scope[1],
-            dimension=column[0],
-            value=column[1],
-            count=computed.counts[key] if state == State.SHOWN else None,
-            state=int(state),
-        )
-        for key, state in computed.states.items()
-        for period, group, scope, column in [key]
-        # A missing figure is a zero; each period's own total is kept, to list the period.
-        if state != State.SMALL or computed.counts[key] or (group, scope, column) == EVERYONE
-    ]
-    figures += [
-        TrendFigure(
+
+    def figure(
+        key: CellKey, dimension: str, value: str, count: int | None, state: State
+    ) -> TrendFigure:
+        period, group, scope, _column = key
+        return TrendFigure(
             release=release,
             period=period,
             grp=group,
             scope=scope[0],
             scope_value=scope[1],
             dimension=dimension,
-            value="",
-            count=tenths,
-            state=int(State.SHOWN if tenths is not None else State.SMALL),
+            value=value,
+            count=count if state == State.SHOWN else None,
+            state=int(state),
+        )
+
+    figures = [
+        figure(key, key[3][0], key[3][1], computed.counts[key], state)
+        for key, state in computed.states.items()
+        # A missing figure is a zero; each period's own total is kept, to list the period.
+        if state != State.SMALL or computed.counts[key] or key[1:] == EVERYONE
+    ]
+    figures += [
+        figure(
+            (period, group, scope, ("", "")),
+            dimension,
+            "",
+            tenths,
+            State.SHOWN if tenths is not None else State.SMALL,
         )
         for (period, group, scope, dimension), tenths in computed.medians.items()
     ]
