@@ -694,7 +694,35 @@ def case_pages(results: list[bool]) -> None:
         results.append(same)
 
 
+# The sections, in the order they run; ``VARN_BENCH_ONLY=trends make bench`` (or
+# ``run.py trends``) runs only those named, comma-separated.
+SECTIONS = (
+    "submission",
+    "fields",
+    "pages",
+    "backup_codes",
+    "files",
+    "upload",
+    "anonymous",
+    "cases",
+    "trends",
+)
+
+
+def wanted_sections(arguments: list[str]) -> set[str]:
+    named = [os.environ.get("VARN_BENCH_ONLY", ""), *arguments]
+    chosen = {name.strip() for part in named for name in part.split(",") if name.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown:
+        raise SystemExit(
+            f"Unknown bench sections: {', '.join(sorted(unknown))}; "
+            f"the sections are {', '.join(SECTIONS)}."
+        )
+    return chosen or set(SECTIONS)
+
+
 def main() -> int:
+    wanted = wanted_sections(sys.argv[1:])
     setup_test_environment()
     database_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -709,59 +737,75 @@ def main() -> int:
     # First, while no case worker exists: a submission also notifies the handlers (through
     # the outbox, after commit), which is not the hardening this measure is about, and
     # which a plaintext application would do alike.
-    submission(results)
+    if "submission" in wanted:
+        submission(results)
 
     # 1. Sealing a field under its record's data key against bare AES-256-GCM with that key.
     secret = os.urandom(64)
     aad = crypto.field_aad("influence_reports.report", "description", "bench")
     key = crypto.new_data_key()
     nonce = os.urandom(12)
-    results.append(
-        report(
-            "seal + open a field vs bare AES-GCM encrypt + decrypt",
-            best(
-                lambda: crypto.open_field(key, crypto.seal_field(key, secret, aad=aad), aad=aad),
-                2000,
-            ),
-            best(
-                lambda: AESGCM(key).decrypt(nonce, AESGCM(key).encrypt(nonce, secret, aad), aad),
-                2000,
-            ),
-            goal=3,
+    if "fields" in wanted:
+        results.append(
+            report(
+                "seal + open a field vs bare AES-GCM encrypt + decrypt",
+                best(
+                    lambda: crypto.open_field(
+                        key, crypto.seal_field(key, secret, aad=aad), aad=aad
+                    ),
+                    2000,
+                ),
+                best(
+                    lambda: AESGCM(key).decrypt(
+                        nonce, AESGCM(key).encrypt(nonce, secret, aad), aad
+                    ),
+                    2000,
+                ),
+                goal=3,
+            )
         )
-    )
 
     # 2. A signed-in, second-factor-verified page against the public start page: both render
     #    the same layout through the whole middleware stack, so the ratio is the price of
     #    sessions, the second-factor gate, timeouts and the role-aware page.
     user = UserFactory(role="handler", email="bench@example.se")
-    client = Client()
-    sign_in(client, user, verified=True)
-    public = Client()
-    assert client.get("/home/").status_code == 200
-    results.append(
-        report(
-            "signed-in, verified page vs public start page",
-            best(lambda: client.get("/home/"), 50),
-            best(lambda: public.get("/"), 50),
-            goal=4,
+    if "pages" in wanted:
+        client = Client()
+        sign_in(client, user, verified=True)
+        public = Client()
+        assert client.get("/home/").status_code == 200
+        results.append(
+            report(
+                "signed-in, verified page vs public start page",
+                best(lambda: client.get("/home/"), 50),
+                best(lambda: public.get("/"), 50),
+                goal=4,
+            )
         )
-    )
 
     # 3. Checking a backup code (keyed hash + indexed look-up) against one plain HMAC.
-    codes = services.backup_codes_issue(user=user)
-    results.append(
-        report(
-            "hash a typed backup code vs one HMAC-SHA256",
-            best(lambda: backup_codes.candidate_hashes(codes[3]), 2000),
-            best(lambda: backup_codes._hash("0" * 12, settings.SECRET_KEY), 2000),
-            goal=3,
+    if "backup_codes" in wanted:
+        codes = services.backup_codes_issue(user=user)
+        results.append(
+            report(
+                "hash a typed backup code vs one HMAC-SHA256",
+                best(lambda: backup_codes.candidate_hashes(codes[3]), 2000),
+                best(lambda: backup_codes._hash("0" * 12, settings.SECRET_KEY), 2000),
+                goal=3,
+            )
         )
-    )
-    file_encryption(results)
-    upload_memory(results)
-    anonymous_intake(results)  # a server and a database of its own
-    case_pages(results)  # last: it leaves 100k cases behind
+    if "files" in wanted:
+        file_encryption(results)
+    if "upload" in wanted:
+        upload_memory(results)
+    if "anonymous" in wanted:
+        anonymous_intake(results)  # a server and a database of its own
+    if "cases" in wanted:
+        case_pages(results)  # it leaves 100k cases behind
+    if "trends" in wanted:
+        from trends import trends
+
+        trends(results)  # databases of its own, the 1M one kept under var/bench/
     connection.creation.destroy_test_db(database_name, verbosity=0)
     return 0 if all(results) else 1
 

@@ -6,6 +6,7 @@ import json
 import re
 import stat
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -13,9 +14,14 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Sum
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
+from influence_reports import release, synthetic, trends
+from influence_reports.models import Report, TrendCell, TrendRelease
+from security_core.management.commands import load_demo_data
 from security_core.models import BackupCode, BackupCodeDevice, User
 from security_core.roles import Role
 
@@ -37,9 +43,11 @@ def _authenticate(email: str, password: object) -> User | None:
     return user if isinstance(user, User) else None
 
 
-def _run() -> str:
+def _run(*, history: bool = False) -> str:
+    """Run the command; without the synthetic history unless asked (it takes seconds, and
+    only the tests of the history need it)."""
     out = StringIO()
-    call_command("load_demo_data", stdout=out)
+    call_command("load_demo_data", "--history" if history else "--no-history", stdout=out)
     return out.getvalue()
 
 
@@ -161,3 +169,85 @@ def test_printed_password_and_backup_code_sign_the_handler_in_through_both_steps
     home = client.get(reverse("home"))
     assert home.status_code == 200
     assert User.objects.get(email=handler_email).role == Role.HANDLER
+
+
+def _old_reports():
+    return Report.objects.filter(
+        submitted_at__lt=timezone.now() - timedelta(days=load_demo_data.HISTORY_MARKER_DAYS)
+    )
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[int]:
+    """Publishing is the trends tests' subject, and takes long over every quarter since 2022:
+    here it records how many cells it would publish from, when it is called."""
+    calls: list[int] = []
+
+    def publish() -> TrendRelease:
+        total = TrendCell.objects.filter(grp="", dimension=trends.TOTAL).aggregate(n=Sum("count"))
+        calls.append(total["n"] or 0)
+        TrendRelease.objects.filter(is_current=True).update(is_current=False)
+        return TrendRelease.objects.create(
+            min_count=5, is_current=True, last_week=release.last_whole_week()
+        )
+
+    monkeypatch.setattr(release, "release_publish", publish)
+    return calls
+
+
+def test_adds_two_years_of_history_and_the_previous_election_then_publishes(var_dir, published):
+    output = _run(history=True)
+
+    old = _old_reports()
+    assert old.count() > 500
+    assert "Synthetic history for the trends" in output
+    today = timezone.localdate()
+    between = old.filter(
+        submitted_at__date__lt=today - timedelta(days=365 * 2 + 1),
+        submitted_at__date__gt=date(2022, 10, 11),
+    )
+    assert not between.exists()  # nothing between the previous election's period and now
+    assert Report.objects.filter(
+        submitted_at__date__range=(date(2022, 3, 11), date(2022, 10, 11))
+    ).exists()
+    # Published once, from cells rebuilt to count every report not withdrawn.
+    assert published == [Report.objects.filter(withdrawn_at__isnull=True).count()]
+    # The demo reports are still the demo reporters' own, and theirs only.
+    assert Report.objects.filter(reporter__isnull=False).count() == 5
+
+
+def test_running_again_adds_no_second_history_and_publishes_only_once_a_week_has_ended(
+    var_dir, published
+):
+    _run(history=True)
+    first = Report.objects.count()
+
+    output = _run(history=True)
+
+    assert Report.objects.count() == first
+    assert "Synthetic history" not in output
+    assert len(published) == 1  # the release is as new as it can be
+
+    TrendRelease.objects.update(last_week=release.last_whole_week() - timedelta(days=7))
+    _run(history=True)
+
+    assert Report.objects.count() == first
+    assert len(published) == 2
+
+
+def test_the_history_is_on_by_default_outside_the_test_settings(var_dir, settings, monkeypatch):
+    asked: list[dict[str, object]] = []
+
+    def generate(**kwargs: object) -> int:
+        asked.append(kwargs)
+        return 0
+
+    monkeypatch.setattr(synthetic, "generate_trend_history", generate)
+    monkeypatch.setattr(release, "release_publish", lambda: None)
+    call_command("load_demo_data", stdout=StringIO())
+    assert asked == []  # VARN_ENV=test: off unless asked for
+
+    settings.VARN_ENV = "development"
+    call_command("load_demo_data", stdout=StringIO())
+    assert len(asked) == 1
+    assert asked[0]["years"] == load_demo_data.HISTORY_YEARS == 2

@@ -7,25 +7,36 @@ same accounts again, marking backup codes that have been used.
 The two demo reporters also get a few realistic reports in Swedish (the first three, one
 with an encrypted attachment; the second one), filed through the same service and
 encryption as the intake form. A reporter who already has reports gets none added.
+
+Behind them, the leadership's trends get two years of synthetic history (and the previous
+election's period, which the trends page compares with), written in bulk by
+``influence_reports.synthetic``, once: a database that already holds a report older than
+``HISTORY_MARKER_DAYS`` has its history (the demo reports are all more recent), so running
+``make run`` again adds none. The trend cells are then rebuilt and the figures published;
+later runs publish again if a week has ended since, so that it counts too. Under ``VARN_ENV=test``
+the history is left out unless ``--history`` asks for it: the suite's demo tests are about
+the demo reports, and the history takes seconds.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
+import time as clock
 import uuid
 from dataclasses import dataclass, replace
 from datetime import time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from influence_reports import evidence
-from influence_reports.models import Case, Report, RosterEntry
+from influence_reports import evidence, release, synthetic, trends
+from influence_reports.models import Case, Report, RosterEntry, TrendRelease
 from influence_reports.services import case_work, cases, reports, roster
 from security_core import backup_codes, services
 from security_core.models import BackupCode, User
@@ -53,6 +64,11 @@ ROTA = (  # duty, start, end, who: every day, around the clock
     ("kib", time(20), time(8), "kib@demo.varn.test"),
 )
 SECOND_REPORTER = "reporter2@demo.varn.test"
+# A report older than this means the synthetic history is there already.
+HISTORY_MARKER_DAYS = 90
+HISTORY_YEARS = 2
+HISTORY_SEED = 2026
+HISTORY_WORKERS = (HANDLER, "tib@demo.varn.test", "security-lead@demo.varn.test")
 
 
 @dataclass(frozen=True)
@@ -273,6 +289,17 @@ def _password() -> str:
 class Command(BaseCommand):
     help = "Create the demo accounts (development only) and print their sign-in details."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--history",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=(
+                "Add the synthetic history behind the trends, once (the default, except "
+                "under VARN_ENV=test, where the suite's demo tests want the demo reports alone)."
+            ),
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.VARN_ENV == "production":
             raise CommandError("Demo data is never loaded in production.")
@@ -300,7 +327,32 @@ class Command(BaseCommand):
         _demo_rota()  # before the reports, so that an acute one pages the duty officer on call
         for email, demo_reports in DEMO_REPORTS.items():
             _file_demo_reports(User.objects.get(email=email), demo_reports)
+        history = options["history"]
+        if history or (history is None and settings.VARN_ENV != "test"):
+            self._history()
         self._print(saved)
+
+    def _history(self) -> None:
+        """The synthetic history, unless it is there already; then the figures anew, if a
+        week has ended since they were last published (publishing takes a while)."""
+        cutoff = timezone.now() - timedelta(days=HISTORY_MARKER_DAYS)
+        generated = not Report.objects.filter(submitted_at__lt=cutoff).exists()
+        if generated:
+            started = clock.perf_counter()
+            made = synthetic.generate_trend_history(
+                until=timezone.localdate(),
+                years=HISTORY_YEARS,
+                seed=HISTORY_SEED,
+                workers=list(User.objects.filter(email__in=HISTORY_WORKERS)),
+            )
+            trends.trends_rebuild()  # bulk inserts are not counted as they go
+            self.stdout.write(
+                f"Synthetic history for the trends: {made} reports, written and counted in "
+                f"{clock.perf_counter() - started:.1f} s."
+            )
+        current = TrendRelease.objects.filter(is_current=True).first()
+        if generated or current is None or current.last_week != release.last_whole_week():
+            release.release_publish()
 
     def _print(self, saved: dict[str, dict[str, Any]]) -> None:
         unused = set(
