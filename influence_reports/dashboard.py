@@ -114,6 +114,8 @@ def share(part: Amount, whole: Amount) -> str:
     if part.high is None:
         return f"≥ {number_format(low, 0)} %"
     high = min(100.0, 100 * part.high / whole.low)
+    if number_format(low, 0) == number_format(high, 0):
+        return f"{number_format(low, 0)} %"  # the range is narrower than a percent
     return f"{number_format(low, 0)}{DASH}{number_format(high, 0)} %"
 
 
@@ -332,14 +334,34 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
         )
         return figure.within(weeks)
 
-    def over_period(dimension: str, value: str = "") -> Amount:
-        if not quarters:
+    def over(within: list[str], dimension: str, value: str = "") -> Amount:
+        if not within:
             return UNKNOWN
-        return total(in_quarter(q, dimension, value) for q in quarters)
+        return total(in_quarter(q, dimension, value) for q in within)
+
+    # The breakdowns cover the quarters whose total is shown: the parts of a hidden total
+    # are withheld, and a sum over them would say no more than "at least".
+    complete = [q for q in quarters if amount(figures.get((q, trends.TOTAL, "")), k).exact]
+
+    def over_period(dimension: str, value: str = "") -> Amount:
+        return over(complete, dimension, value)
 
     tables: list[Table] = []
     notes: list[str] = []
     whole = over_period(trends.TOTAL)
+    if complete != quarters:
+        left_out = [q for q in quarters if q not in complete]
+        notes.append(
+            _(
+                "The breakdowns cover %(kept)s of the period's quarters; %(left)s left out: "
+                "their totals are hidden, so that a small weekly count cannot be worked out "
+                "from them, and their breakdowns are withheld."
+            )
+            % {
+                "kept": len(complete),
+                "left": ", ".join(q.replace("-Q", " Q") for q in left_out),
+            }
+        )
     if scope == ("", "") and current.last_week:
         columns = _series_columns(group, weekly=True)
         tables.append(_weekly_series(current.last_week, filters, quarters, columns, weekly, k))
@@ -361,7 +383,7 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
             key="summary",
             caption=_("Reports in the period"),
             headers=[_("What"), _("Reports")],
-            rows=[[what, str(whole)]],
+            rows=[[what, str(over(quarters, trends.TOTAL))]],
         )
     )
     shares = [
@@ -398,7 +420,7 @@ def build(current: TrendRelease | None, filters: dict[str, str]) -> Dashboard:
         (trends.ACUTE, _("In danger when reporting"), release.SINGLE_VALUED[trends.ACUTE]),
     ]
     if scope == ("", ""):
-        by_scope = _totals_by_scope(current, group, quarters, published, k)
+        by_scope = _totals_by_scope(current, group, complete, published, k)
         tables.append(
             _breakdown(
                 "district",

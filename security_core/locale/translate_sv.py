@@ -842,6 +842,8 @@ SV: dict[str, str] = {
     "Accounts, audit and the election calendar": "Konton, granskning och valkalendern",
     "in the election period (election %(day)s)": "under valperioden (valet %(day)s)",
     "Weeks in an election period are shaded. A gap in a line is a week below the threshold (shown as <%(k)s in the table).": "Veckor under en valperiod är skuggade. Ett avbrott i en linje är en vecka under gränsen (visas som <%(k)s i tabellen).",
+    "The breakdowns cover %(kept)s of the period's quarters; %(left)s left out: their totals are hidden, so that a small weekly count cannot be worked out from them, and their breakdowns are withheld.": "Uppdelningarna gäller %(kept)s av periodens kvartal; %(left)s är utelämnade: deras summor är dolda, så att ett litet veckoantal inte kan räknas fram ur dem, och deras uppdelningar hålls inne.",
+    "withheld: a part of a figure that is hidden": "innehållen: en del av en siffra som är dold",
 }
 
 SV_PLURAL: dict[str, tuple[str, str]] = {
