@@ -201,13 +201,13 @@ def _outcomes(weeks: list[date]) -> dict[tuple[str, str, str, str, str], int]:
 
 
 def _report_groups(report_ids: Iterable[object]) -> dict[object, tuple[str, ...]]:
-    found: dict[object, set[str]] = defaultdict(set)
+    """The PTU groups of each report, as its cells count them (``trends.groups_of``)."""
+    categories: dict[object, list[str]] = defaultdict(list)
     for report_id, code in ReportTag.objects.filter(
         report_id__in=report_ids, kind=ReportTag.Kind.CATEGORY
     ).values_list("report_id", "code"):
-        if code in choices.Category.values:
-            found[report_id].add(choices.PTU_GROUP[choices.Category(code)].value)
-    return {key: tuple(sorted(value)) for key, value in found.items()}
+        categories[report_id].append(code)
+    return {report_id: trends.groups_of(codes) for report_id, codes in categories.items()}
 
 
 def _medians(weeks: list[date]) -> dict[tuple[str, Scope, str], tuple[int, int]]:

@@ -158,7 +158,7 @@ class Facts:
                 yield (self.week, group, self.district, self.role, dimension, value)
 
 
-def _groups(categories: Iterable[str]) -> tuple[str, ...]:
+def groups_of(categories: Iterable[str]) -> tuple[str, ...]:
     found = {PTU_GROUP[Category(code)].value for code in categories if code in Category.values}
     return tuple(sorted(found))
 
@@ -178,7 +178,7 @@ def facts(
 ) -> Facts:
     """One report's facts, from its plain fields, its tags (kind, code) and its profile."""
     categories = sorted({code for kind, code in tags if kind == ReportTag.Kind.CATEGORY})
-    groups = _groups(categories)
+    groups = groups_of(categories)
     values: list[tuple[str, str]] = [(TOTAL, "")]
     values += [(GROUP, group) for group in groups]
     values += [(CATEGORY, code) for code in categories]
