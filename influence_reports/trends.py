@@ -625,11 +625,10 @@ def trends_rebuild() -> int:
                 for key, n in counts.items():
                     copy.write_row((*key, n))
         else:
-            # In the order of the table's unique index, whose pages are then written once.
-            rows = sorted((week.isoformat(), *rest, n) for (week, *rest), n in counts.items())
+            # Not sorted first: sorting a million cells in Python costs more than it saves.
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608  # nosec B608
-                rows,
+                [(week.isoformat(), *rest, n) for (week, *rest), n in counts.items()],
             )
     logger.info(
         "Trend cells rebuilt: counted in %.1f s, %d cells written in %.1f s.",
