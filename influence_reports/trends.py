@@ -33,7 +33,7 @@ from time import monotonic
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Field, Max, Min, Model
 from django.utils import timezone
 
 from influence_reports import elections
@@ -464,10 +464,9 @@ def _report_sql() -> str:
     key, the five profile ciphertexts, and its tags as one text ("kind:code,kind:code", or
     none)."""
     quote = connection.ops.quote_name
-    report, tag, key = Report._meta, ReportTag._meta, DataKey._meta
 
     def column(name: str) -> str:
-        return "r." + quote(report.get_field(name).column)
+        return "r." + _column_of(Report, name)
 
     postgresql = connection.vendor == "postgresql"
     moment = column("submitted_at")
@@ -487,17 +486,27 @@ def _report_sql() -> str:
         )
     )
     profile = ", ".join(column(field) for field in PROFILE_FIELDS.values())
-    tag_of = quote(tag.get_field("report").column)
+    kek_id, wrapped = _column_of(DataKey, "kek_id"), _column_of(DataKey, "wrapped")
+    kind, code = _column_of(ReportTag, "kind"), _column_of(ReportTag, "code")
     return (
         # Names are the models' own; the query has no parameters.
-        f"SELECT {column('id')}, {moment}, {plain}, k.{quote(key.get_field('kek_id').column)}, "  # noqa: S608  # nosec B608
-        f"k.{quote(key.get_field('wrapped').column)}, {profile}, "
-        f"(SELECT {aggregate}(t.{quote('kind')} || ':' || t.{quote('code')}, ',') "
-        f"FROM {quote(tag.db_table)} t WHERE t.{tag_of} = {column('id')}) "
-        f"FROM {quote(report.db_table)} r "
-        f"JOIN {quote(key.db_table)} k ON k.{quote(key.pk.column)} = {column('data_key')} "
+        f"SELECT {column('id')}, {moment}, {plain}, k.{kek_id}, k.{wrapped}, {profile}, "  # noqa: S608  # nosec B608
+        f"(SELECT {aggregate}(t.{kind} || ':' || t.{code}, ',') "
+        f"FROM {quote(ReportTag._meta.db_table)} t "
+        f"WHERE t.{_column_of(ReportTag, 'report')} = {column('id')}) "
+        f"FROM {quote(Report._meta.db_table)} r "
+        f"JOIN {quote(DataKey._meta.db_table)} k "
+        f"ON k.{_column_of(DataKey, 'id')} = {column('data_key')} "
         f"WHERE {column('withdrawn_at')} IS NULL"
     )
+
+
+def _column_of(model: type[Model], name: str) -> str:
+    """The quoted column of a model's field."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return connection.ops.quote_name(field.column)
 
 
 def _fetched(sql: str) -> Iterator[list[Sequence[object]]]:

@@ -3,6 +3,7 @@ rebuilt from scratch; the election calendar and ISO weeks at their edges."""
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -160,6 +161,10 @@ def test_the_rebuild_command_and_task_replace_wrong_cells(make_user):
 def test_a_report_counts_in_the_iso_week_of_its_day_in_stockholm(moment, week):
     _file(submitted_at=moment)
     assert {key[0] for key in trends.cells()} == {week}
+    # The rebuild finds the week its own way (by the first instants of the days around).
+    kept = trends.cells()
+    trends.trends_rebuild()
+    assert trends.cells() == kept
 
 
 @pytest.mark.parametrize(
@@ -185,6 +190,10 @@ def test_election_period_assignment_at_the_edges_of_the_window(day, inside):
     assert (report.election_period is not None) is inside
     value = "yes" if inside else "no"
     assert {key[5] for key in trends.cells() if key[4] == "election"} == {value}
+    _file(submitted_at=late)
+    kept = trends.cells()
+    trends.trends_rebuild()
+    assert trends.cells() == kept
 
 
 def test_the_calendar_holds_the_configured_elections_and_a_date_not_yet_set():
@@ -294,3 +303,35 @@ def test_the_case_page_says_when_a_report_fell_in_an_election_period(
 
     assert "in the election period (election 2026-09-13)" in page(inside)
     assert "in the election period" not in page(outside)
+
+
+def test_a_report_whose_profile_does_not_open_is_counted_without_it_and_nothing_leaks(
+    make_user, caplog
+):
+    """A tampered profile ciphertext: the rebuild still counts the report, with its profile
+    not stated, says how many did not open, and logs neither the value nor the report."""
+    reporter = make_user(Role.REPORTER)
+    kept = _file(reporter=reporter, profile={"profile_gender": "woman", "profile_party": "kd"})
+    tampered = _file(
+        reporter=reporter, profile={"profile_gender": "man", "profile_party": "KANARIE"}
+    )
+    blob = bytearray(
+        Report.objects.filter(pk=tampered.pk).values_list("profile_gender", flat=True).get()
+    )
+    blob[-1] ^= 1
+    # A raw update, as a tampering hand would make it (the model would seal afresh).
+    Report.objects.filter(pk=tampered.pk).update(profile_gender=bytes(blob))
+
+    with caplog.at_level(logging.WARNING):
+        trends.trends_rebuild()
+
+    cells = trends.cells()
+    everyone = {key: n for key, n in cells.items() if key[1] == ""}
+    assert sum(n for key, n in everyone.items() if key[4] == "total") == 2
+    genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
+    assert genders == {"woman": 1, "": 1}
+    parties = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "party"}
+    assert parties == {"kd": 1, "": 1}  # the whole profile is set aside, not half of it
+    assert "1 reports' profiles do not open" in caplog.text
+    for secret in ("man", "KANARIE", str(tampered.pk), tampered.pk.hex, str(kept.pk)):
+        assert secret not in caplog.text.replace("woman", "")
