@@ -83,19 +83,21 @@ def unwrap_data_key(kek_id: str, wrapped: bytes, *, data_key_id: object) -> byte
 
 class Unwrapper:
     """Unwraps many data keys, as ``unwrap_data_key`` does, making the cipher of each KEK
-    once: for a bulk read (the trends rebuild opens a million records' keys)."""
+    once: for a bulk read (the trends rebuild opens a million records' keys). A KEK not in
+    the ring is logged once, not once a record."""
 
     def __init__(self) -> None:
-        self._ciphers: dict[str, AESGCM] = {}
+        self._ciphers: dict[str, AESGCM | None] = {}
 
     def __call__(self, kek_id: str, wrapped: bytes, *, data_key_id: object) -> bytes:
-        cipher = self._ciphers.get(kek_id)
-        if cipher is None:
+        if kek_id not in self._ciphers:
             kek = keyring().get(kek_id)
             if kek is None:
-                logger.warning("A data key is wrapped by key %s, which is not in the ring.", kek_id)
-                raise UnknownKeyError
-            cipher = self._ciphers[kek_id] = AESGCM(kek)
+                logger.warning("Data keys are wrapped by key %s, which is not in the ring.", kek_id)
+            self._ciphers[kek_id] = None if kek is None else AESGCM(kek)
+        cipher = self._ciphers[kek_id]
+        if cipher is None:
+            raise UnknownKeyError
         return _unwrap(cipher, kek_id, wrapped, data_key_id)
 
 

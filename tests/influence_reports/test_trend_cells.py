@@ -335,3 +335,22 @@ def test_a_report_whose_profile_does_not_open_is_counted_without_it_and_nothing_
     assert "1 reports' profiles do not open" in caplog.text
     for secret in ("man", "KANARIE", str(tampered.pk), tampered.pk.hex, str(kept.pk)):
         assert secret not in caplog.text.replace("woman", "")
+
+
+def test_reports_under_a_key_no_longer_in_the_ring_are_counted_and_logged_once(
+    make_user, settings, caplog
+):
+    reporter = make_user(Role.REPORTER)
+    for gender in ("woman", "man", "other"):
+        _file(reporter=reporter, profile={"profile_gender": gender})
+    settings.VARN_KEYRING = {"another": b"k" * 32}
+
+    with caplog.at_level(logging.WARNING):
+        trends.trends_rebuild()
+
+    everyone = {key: n for key, n in trends.cells().items() if key[1] == ""}
+    assert sum(n for key, n in everyone.items() if key[4] == "total") == 3
+    genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
+    assert genders == {"": 3}
+    assert caplog.text.count("not in the ring") == 1
+    assert "3 reports' profiles do not open" in caplog.text
