@@ -428,41 +428,46 @@ class _Days:
 
 
 class _Profiles:
-    """Opens the five profile ciphertexts of report rows (``_REPORT_SQL``'s columns)."""
+    """Opens the five profile ciphertexts of report rows (the columns of ``_report_sql``)."""
 
     def __init__(self) -> None:
         self.unwrap = crypto.Unwrapper()
         self.aads = [crypto.field_aad(_LABEL, field, "") for field in PROFILE_FIELDS.values()]
         self.unopened = 0
 
-    def plaintexts(self, row: Sequence[object]) -> tuple[bytes, ...] | None:
-        """The padded plaintexts, or ``None`` if any does not open (counted in
-        ``unopened``; nothing about it is logged here)."""
-        report_id = _uuid_text(row[0]).encode()
+    def opened(self, row: Sequence[object]) -> tuple[str, ...] | None:
+        """The five profile values of a report row, or ``None`` if any does not open: a
+        tampered or moved ciphertext, bad padding or text, a key not in the ring. Counted
+        in ``unopened``; ``crypto`` logs where it failed, never what or whose."""
         try:
+            report_id = _uuid_text(row[0]).encode()
             data_key = self.unwrap(str(row[9]), _bytes(row[10]), data_key_id=_uuid_text(row[8]))
             aead = AESGCM(data_key)
             return tuple(
-                b"" if blob is None else crypto.open_field(aead, _bytes(blob), aad=aad + report_id)
+                ""
+                if blob is None
+                else crypto.unpad(
+                    crypto.open_field(aead, _bytes(blob), aad=aad + report_id)
+                ).decode()
                 for aad, blob in zip(self.aads, row[11:16], strict=True)
             )
-        except crypto.DecryptionError:
+        except (crypto.DecryptionError, TypeError, ValueError):  # UnicodeDecodeError too
             self.unopened += 1
             return None
 
 
-def _profile_of(plaintexts: tuple[bytes, ...] | None) -> ProfileCodes:
-    if plaintexts is None:
+def _profile_of(values: tuple[str, ...] | None) -> ProfileCodes:
+    if values is None:
         return _profile_codes({})
-    values = [crypto.unpad(raw).decode() if raw else "" for raw in plaintexts]
     return _profile_codes(dict(zip(PROFILE_FIELDS, values, strict=True)))
 
 
 def _report_sql() -> str:
     """Every counted report (all but the withdrawn) as one row: id, submitted at, district,
     role, sexual nature, perpetrator, police, acute, data key id, its KEK id and wrapped
-    key, the five profile ciphertexts, and its tags as one text ("kind:code,kind:code", or
-    none)."""
+    key, the five profile ciphertexts, and its tags as one text (each kind and code joined
+    by ``_UNIT`` and the tags by ``_RECORD``, control characters no code holds; or none).
+    The separators are the query's parameters."""
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:
@@ -491,7 +496,7 @@ def _report_sql() -> str:
     return (
         # Names are the models' own; the query has no parameters.
         f"SELECT {column('id')}, {moment}, {plain}, k.{kek_id}, k.{wrapped}, {profile}, "  # noqa: S608  # nosec B608
-        f"(SELECT {aggregate}(t.{kind} || ':' || t.{code}, ',') "
+        f"(SELECT {aggregate}(t.{kind} || %s || t.{code}, %s) "
         f"FROM {quote(ReportTag._meta.db_table)} t "
         f"WHERE t.{_column_of(ReportTag, 'report')} = {column('id')}) "
         f"FROM {quote(Report._meta.db_table)} r "
@@ -499,6 +504,9 @@ def _report_sql() -> str:
         f"ON k.{_column_of(DataKey, 'id')} = {column('data_key')} "
         f"WHERE {column('withdrawn_at')} IS NULL"
     )
+
+
+_UNIT, _RECORD = "\x1f", "\x1e"  # ASCII's unit and record separators
 
 
 def _column_of(model: type[Model], name: str) -> str:
@@ -509,11 +517,11 @@ def _column_of(model: type[Model], name: str) -> str:
     return connection.ops.quote_name(field.column)
 
 
-def _fetched(sql: str) -> Iterator[list[Sequence[object]]]:
+def _fetched(sql: str, params: Sequence[str]) -> Iterator[list[Sequence[object]]]:
     """The rows of ``sql``, a batch at a time; on PostgreSQL through a server-side cursor,
     so memory stays flat."""
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         while rows := cursor.fetchmany(BATCH):
             yield rows
 
@@ -542,9 +550,9 @@ def counts_from_scratch() -> Counter[Key]:
 
     tagged: dict[object, tuple[Codes, tuple[int, ...]]] = {}
     flagged: dict[tuple[object, ...], tuple[int, ...]] = {}
-    profiled: dict[tuple[bytes, ...] | None, tuple[int, ...]] = {}
+    profiled: dict[tuple[str, ...] | None, tuple[int, ...]] = {}
     tally: Counter[int] = Counter()
-    for rows in _fetched(_report_sql()):
+    for rows in _fetched(_report_sql(), [_UNIT, _RECORD]):
         numbers: list[int] = []
         reports += len(rows)
         for row in rows:
@@ -552,7 +560,7 @@ def counts_from_scratch() -> Counter[Key]:
             tags = tagged.get(row[16])
             if tags is None:
                 text = str(row[16] or "")
-                kinds = [tuple(item.partition(":")[::2]) for item in text.split(",") if item]
+                kinds = [tuple(item.partition(_UNIT)[::2]) for item in text.split(_RECORD) if item]
                 categories, channels, consequences = _tag_codes(kinds)  # type: ignore[arg-type]
                 tags = tagged[row[16]] = (
                     groups_of(categories),
@@ -571,12 +579,10 @@ def counts_from_scratch() -> Counter[Key]:
                         in_election=in_election,
                     )
                 )
-            plaintexts = profiles.plaintexts(row)
-            profile_pairs = profiled.get(plaintexts)
+            opened = profiles.opened(row)
+            profile_pairs = profiled.get(opened)
             if profile_pairs is None:
-                profile_pairs = profiled[plaintexts] = numbered(
-                    _profile_values(_profile_of(plaintexts))
-                )
+                profile_pairs = profiled[opened] = numbered(_profile_values(_profile_of(opened)))
             report_pairs = tag_pairs + field_pairs + profile_pairs
             district, role = str(row[2]), str(row[3])
             for group in ("", *groups):  # as ``_keys``
@@ -598,7 +604,7 @@ def counts_from_scratch() -> Counter[Key]:
     for number, n in tally.items():
         week, group, district, role = context_of[number >> _PAIR_BITS]
         dimension, value = pair_of[number & mask]
-        counts[_key(blind_key, week, group, district, role, dimension, value)] = n
+        counts[_key(blind_key, week, group, district, role, dimension, value)] += n
     logger.info(
         "Trend counts: %d reports read and counted in %.1f s, spread into cells in %.1f s.",
         reports,
@@ -627,13 +633,10 @@ def trends_rebuild() -> int:
     columns = "week, grp, district, role, dimension, value, count"
     with connection.cursor() as cursor:
         # Table and column names are ours; every value is a parameter. Not the ORM's delete,
-        # which would fetch every cell first, for signals no cell has. On PostgreSQL a
-        # TRUNCATE (in this transaction, undone with it): a DELETE would leave a million
-        # dead rows to vacuum. It takes the table's lock up to exclusive for the writing.
-        if postgresql:
-            cursor.execute(f"TRUNCATE {table}")
-        else:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608  # nosec B608
+        # which would fetch every cell first, for signals no cell has. Not TRUNCATE on
+        # PostgreSQL, though faster: it waits for every reader of the table (a nightly
+        # pg_dump, say), and every submission would wait behind it.
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608  # nosec B608
         if postgresql:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for key, n in counts.items():

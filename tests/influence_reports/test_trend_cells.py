@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import call_command
 
 from influence_reports import choices, elections, trends
@@ -19,6 +20,7 @@ from influence_reports.services.reports import (
     report_submit,
     report_withdraw,
 )
+from security_core import crypto
 from security_core.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -354,3 +356,29 @@ def test_reports_under_a_key_no_longer_in_the_ring_are_counted_and_logged_once(
     assert genders == {"": 3}
     assert caplog.text.count("not in the ring") == 1
     assert "3 reports' profiles do not open" in caplog.text
+
+
+@pytest.mark.parametrize("plaintext", [b"man", b"\xff\xfe" + b"\x80" + b"\x00" * 61])
+def test_a_profile_that_opens_but_is_not_padded_text_is_counted_without_it(
+    make_user, caplog, plaintext
+):
+    """Sealed under the right key and bound to the right field, but not padded, or not
+    UTF-8: the rebuild goes on, as for a tampered ciphertext."""
+    reporter = make_user(Role.REPORTER)
+    _file(reporter=reporter, profile={"profile_gender": "woman"})
+    odd = _file(reporter=reporter, profile={"profile_gender": "man"})
+    sealed = crypto.seal_field(
+        AESGCM(odd.data_key.unwrap()),
+        plaintext,
+        aad=crypto.field_aad(Report._meta.label_lower, "profile_gender", str(odd.pk)),
+    )
+    Report.objects.filter(pk=odd.pk).update(profile_gender=sealed)
+
+    with caplog.at_level(logging.WARNING):
+        trends.trends_rebuild()
+
+    everyone = {key: n for key, n in trends.cells().items() if key[1] == ""}
+    assert sum(n for key, n in everyone.items() if key[4] == "total") == 2
+    genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
+    assert genders == {"woman": 1, "": 1}
+    assert "1 reports' profiles do not open" in caplog.text
