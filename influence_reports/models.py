@@ -782,14 +782,14 @@ class Election(models.Model):
 
 
 class TrendCell(models.Model):
-    """How many reports of an ISO week, group, district and role have one value of one
-    dimension (see ``trends``). Never shown as such: the leadership sees what the release
-    publishes from these, after suppression."""
+    """How many reports of an ISO week, group and scope (everyone, a district or a role)
+    have one value of one dimension (see ``trends``). Never shown as such: the leadership
+    sees what the release publishes from these, after suppression."""
 
     week = models.DateField()  # the Monday, Stockholm time
     grp = models.CharField(max_length=24, blank=True)  # a PTU group; "" for all together
-    district = models.CharField(max_length=64, blank=True)
-    role = models.CharField(max_length=32)
+    scope = models.CharField(max_length=16, blank=True)  # "" (everyone), district or role
+    scope_value = models.CharField(max_length=64, blank=True)  # the district's or role's code
     dimension = models.CharField(max_length=16)
     value = models.CharField(max_length=32, blank=True)
     count = models.IntegerField()
@@ -797,8 +797,8 @@ class TrendCell(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["week", "grp", "district", "role", "dimension", "value"],
-                name="unique_trend_cell",
+                fields=["week", "grp", "scope", "scope_value", "dimension", "value"],
+                name="unique_trend_cell_scope",
             )
         ]
 

@@ -46,9 +46,9 @@ from influence_reports.suppression import Line, State, Unprotectable, protect
 
 logger = logging.getLogger(__name__)
 
-ALL = ("", "")  # the scope of everyone: no district or role
+ALL = (trends.EVERYONE, "")  # the scope of everyone: no district or role
 EVERYONE = ("", ALL, ("total", ""))  # all groups, everyone, all reports
-DISTRICT, ROLE = "district", "role"
+DISTRICT, ROLE = trends.DISTRICT, trends.ROLE
 
 # Dimensions published by quarter, with each one's values, and whether a report has
 # exactly one value (so the values add up to the total) or may have several.
@@ -134,29 +134,22 @@ def _vocabulary(seen: Iterable[str], configured: Iterable[str]) -> list[str]:
 
 
 def _quarter_counts(
-    label: str, weeks: list[date], outcomes: Mapping[tuple[str, str, str, str, str], int]
+    label: str, weeks: list[date], outcomes: Mapping[tuple[str, Scope, Column], int]
 ) -> _Quarter:
     by_group: dict[str, dict[tuple[Scope, Column], int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         TrendCell.objects.filter(week__in=weeks)
-        .values_list("grp", "district", "role", "dimension", "value")
+        .values_list("grp", "scope", "scope_value", "dimension", "value")
         .annotate(n=Sum("count"))
     )
-    merged: list[tuple[str, str, str, str, str, int]] = []
-    for group, district, role, dimension, sealed, n in rows:
-        value = trends.unseal(group, district, role, dimension, sealed)
+    for group, scope, scoped, dimension, sealed, n in rows:
+        value = trends.unseal(group, scope, scoped, dimension, sealed)
         if value is None:
             logger.warning("A trend cell is sealed under another key; rebuild the cells.")
             continue
-        merged.append((group, district, role, dimension, value, n))
-    merged += [(*key, n) for key, n in outcomes.items()]
-    for group, district, role, dimension, value, n in merged:
-        column = (dimension, value)
-        counts = by_group[group]
-        counts[(ALL, column)] += n
-        if dimension not in ALL_ONLY:
-            counts[((DISTRICT, district), column)] += n
-            counts[((ROLE, role), column)] += n
+        by_group[group][((scope, scoped), (dimension, value))] += n
+    for (group, scope, column), n in outcomes.items():
+        by_group[group][(scope, column)] += n
     return _Quarter(label=label, weeks=weeks, counts=by_group)
 
 
@@ -170,9 +163,10 @@ def _quarter_cases(weeks: list[date]) -> QuerySet[Case]:
     )
 
 
-def _outcomes(weeks: list[date]) -> dict[tuple[str, str, str, str, str], int]:
-    """Case outcomes of a quarter's reports, counted like cells: acknowledged within seven
-    days (yes or no) and the kinds of protective measure taken (not cancelled)."""
+def _outcomes(weeks: list[date]) -> dict[tuple[str, Scope, Column], int]:
+    """Case outcomes of a quarter's reports, counted like cells, for everyone only (see
+    ``ALL_ONLY``): acknowledged within seven days (yes or no) and the kinds of protective
+    measure taken (not cancelled)."""
     cases = _quarter_cases(weeks)
     groups = _report_groups(cases.values_list("report_id", flat=True))
     measures: dict[object, set[str]] = defaultdict(set)
@@ -182,21 +176,16 @@ def _outcomes(weeks: list[date]) -> dict[tuple[str, str, str, str, str], int]:
         .values_list("case_id", "kind")
     ):
         measures[case_id].add(kind)
-    counts: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
-    for case_id, report_id, submitted, acknowledged, district, role in cases.values_list(
-        "pk",
-        "report_id",
-        "report__submitted_at",
-        "acknowledged_at",
-        "report__district",
-        "report__reporter_role",
+    counts: dict[tuple[str, Scope, Column], int] = defaultdict(int)
+    for case_id, report_id, submitted, acknowledged in cases.values_list(
+        "pk", "report_id", "report__submitted_at", "acknowledged_at"
     ):
         on_time = acknowledged is not None and acknowledged - submitted <= timedelta(days=7)
         values = [(OUTCOME_ACK, trends.YES if on_time else trends.NO)]
         values += [(OUTCOME_MEASURE, kind) for kind in sorted(measures.get(case_id, ()))]
         for group in ("", *groups.get(report_id, ())):
-            for dimension, value in values:
-                counts[(group, district, role, dimension, value)] += 1
+            for column in values:
+                counts[(group, ALL, column)] += 1
     return counts
 
 
@@ -250,7 +239,9 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
     medians: dict[tuple[str, str, Scope, str], int | None] = {}
 
     weekly = (
-        TrendCell.objects.filter(week__lte=last, grp="", dimension__in=WEEKLY)
+        TrendCell.objects.filter(
+            week__lte=last, grp="", scope=trends.EVERYONE, dimension__in=WEEKLY
+        )
         .values_list("week", "dimension", "value")
         .annotate(n=Sum("count"))
     )

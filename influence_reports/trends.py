@@ -1,17 +1,18 @@
 """Trend cells: how many reports, by ISO week and by each statistical dimension.
 
-A cell is one count: the reports of an ISO week (Monday, Stockholm time), of one reporter
-role and one district, in one PTU group ("" for all groups together: a report may fall in
-several, and is counted once there), that have one value of one dimension. Cells are kept
+A cell is one count: the reports of an ISO week (Monday, Stockholm time), in one scope
+(everyone, one district or one reporter role: a district is never crossed with a role), in
+one PTU group ("" for all groups together: a report may fall in several, and is counted once
+there), that have one value of one dimension. Cells are kept
 current in the transaction of each submission, withdrawal and deletion, and can be rebuilt
 from scratch (``trends_rebuild``); the two give identical tables.
 
 This module is the only code that decrypts a report's profile (gender, age band, assembly,
 chair post, party) for statistics: the rebuild reads every report's, a withdrawal or a
 deletion reads that report's, to take it out again. In a cell a profile value is *sealed*: a
-keyed hash of the value with its group, district, role and dimension (``seal``), so that a
-copy of the database, which has each report's week, district and role in clear, cannot read
-a lone report's gender or party off the cells. Nothing here is shown to anyone: leadership
+keyed hash of the value with its group, scope and dimension (``seal``), so that a copy of
+the database, which has each report's week, district and role in clear, cannot read a lone
+report's gender or party off the cells. Nothing here is shown to anyone: leadership
 sees what ``release`` publishes from these cells, after suppression.
 """
 
@@ -44,7 +45,12 @@ from security_core.models import DataKey
 
 logger = logging.getLogger(__name__)
 
-# The dimensions of a cell, besides week, group, district and role.
+# The scopes of a cell: everyone (no value), one district, one reporter role.
+EVERYONE = ""
+DISTRICT = "district"
+ROLE = "role"
+
+# The dimensions of a cell, besides week, group and scope.
 TOTAL = "total"
 GROUP = "group"
 CATEGORY = "category"
@@ -103,7 +109,7 @@ def week_of(moment: datetime) -> date:
     return day - timedelta(days=day.weekday())
 
 
-Key = tuple[date, str, str, str, str, str]  # week, group, district, role, dimension, value
+Key = tuple[date, str, str, str, str, str]  # week, group, scope, its value, dimension, value
 
 # Every value a profile dimension can take in a cell (what ``unseal`` tries).
 PROFILE_VALUES: dict[str, tuple[str, ...]] = {
@@ -116,32 +122,32 @@ PROFILE_VALUES: dict[str, tuple[str, ...]] = {
 SEALED = "~"  # the first character of a sealed value
 
 
-def seal(group: str, district: str, role: str, dimension: str, value: str) -> str:
+def seal(group: str, scope: str, scoped: str, dimension: str, value: str) -> str:
     """A profile value as a cell stores it: a keyed hash under ``VARN_BLIND_INDEX_KEY`` of
-    the value and its cell's group, district, role and dimension (96 bits, hex). Without the
-    key, a copy of the database cannot tell which value a cell counts; the same context and
-    value give the same seal every week, so cells of a quarter add up."""
-    return _seal(settings.VARN_BLIND_INDEX_KEY, group, district, role, dimension, value)
+    the value and its cell's group, scope (and the scope's value) and dimension (96 bits,
+    hex). Without the key, a copy of the database cannot tell which value a cell counts; the
+    same context and value give the same seal every week, so cells of a quarter add up."""
+    return _seal(settings.VARN_BLIND_INDEX_KEY, group, scope, scoped, dimension, value)
 
 
 @functools.lru_cache(maxsize=65536)
-def _seal(key: bytes, group: str, district: str, role: str, dimension: str, value: str) -> str:
-    message = f"varn:trend:{group}|{district}|{role}|{dimension}|{value}".encode()
+def _seal(key: bytes, group: str, scope: str, scoped: str, dimension: str, value: str) -> str:
+    message = f"varn:trend-scope:{group}|{scope}|{scoped}|{dimension}|{value}".encode()
     return SEALED + hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
 
 
 @functools.lru_cache(maxsize=4096)
-def _openings(key: bytes, group: str, district: str, role: str, dimension: str) -> dict[str, str]:
-    return {_seal(key, group, district, role, dimension, v): v for v in PROFILE_VALUES[dimension]}
+def _openings(key: bytes, group: str, scope: str, scoped: str, dimension: str) -> dict[str, str]:
+    return {_seal(key, group, scope, scoped, dimension, v): v for v in PROFILE_VALUES[dimension]}
 
 
-def unseal(group: str, district: str, role: str, dimension: str, value: str) -> str | None:
+def unseal(group: str, scope: str, scoped: str, dimension: str, value: str) -> str | None:
     """The profile value a cell counts, or ``None`` if its seal is of no known value (made
     under another key: rebuild the cells)."""
     if dimension not in PROFILE_VALUES:
         return value
     key = settings.VARN_BLIND_INDEX_KEY
-    return _openings(key, group, district, role, dimension).get(value)
+    return _openings(key, group, scope, scoped, dimension).get(value)
 
 
 @dataclass(frozen=True)
@@ -174,20 +180,26 @@ def _keys(
     role: str,
     values: Iterable[tuple[str, str]],
 ) -> Iterator[Key]:
-    """The cells of some (dimension, value)s in one context: in every group of the context
-    and in all together ("")."""
+    """The cells of some (dimension, value)s of a report: in every group of the report and
+    in all together (""), for everyone, its district and its role."""
     for dimension, value in values:
         for group in ("", *groups):
-            yield _key(blind_key, week, group, district, role, dimension, value)
+            for scope, scoped in scopes_of(district, role):
+                yield _key(blind_key, week, group, scope, scoped, dimension, value)
+
+
+def scopes_of(district: str, role: str) -> tuple[tuple[str, str], ...]:
+    """The scopes a report of this district and role is counted in."""
+    return ((EVERYONE, ""), (DISTRICT, district), (ROLE, role))
 
 
 def _key(
-    blind_key: bytes, week: date, group: str, district: str, role: str, dimension: str, value: str
+    blind_key: bytes, week: date, group: str, scope: str, scoped: str, dimension: str, value: str
 ) -> Key:
     """A cell's key, a profile value sealed."""
     if dimension in PROFILE_VALUES:
-        value = _seal(blind_key, group, district, role, dimension, value)
-    return (week, group, district, role, dimension, value)
+        value = _seal(blind_key, group, scope, scoped, dimension, value)
+    return (week, group, scope, scoped, dimension, value)
 
 
 _GROUP_OF = {str(category.value): str(group.value) for category, group in PTU_GROUP.items()}
@@ -317,6 +329,10 @@ def _report_facts(report: Report, profile: Mapping[str, str]) -> Facts:
     )
 
 
+_KEY_COLUMNS = "week, grp, scope, scope_value, dimension, value"  # as ``Key``
+_COLUMNS = _KEY_COLUMNS + ", count"
+
+
 def _add(counts: Mapping[Key, int]) -> None:
     """Add ``counts`` to the cells, in one statement; cells that reach zero are removed.
 
@@ -329,14 +345,14 @@ def _add(counts: Mapping[Key, int]) -> None:
     table = connection.ops.quote_name(TrendCell._meta.db_table)
     placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     params: list[date | str | int] = []
-    for (week, group, district, role, dimension, value), n in rows:
-        params += [week, group, district, role, dimension, value, n]
+    for key, n in rows:
+        params += [*key, n]
     with connection.cursor() as cursor:
         cursor.execute(
             # Table and column names are ours; every value is a parameter.
-            f"INSERT INTO {table} (week, grp, district, role, dimension, value, count) "  # noqa: S608  # nosec B608
+            f"INSERT INTO {table} ({_COLUMNS}) "  # noqa: S608  # nosec B608
             f"VALUES {placeholders} "
-            "ON CONFLICT (week, grp, district, role, dimension, value) "
+            f"ON CONFLICT ({_KEY_COLUMNS}) "
             f"DO UPDATE SET count = {table}.count + excluded.count",
             params,
         )
@@ -377,7 +393,7 @@ def report_uncounted(*, report: Report) -> None:
 BATCH = 10_000  # rows fetched at a time
 _LABEL = Report._meta.label_lower
 _PAIR_BITS = 20  # a count's number: its context's number, shifted, and its pair's
-Context = tuple[date, str, str, str]  # week, group, district, role
+Context = tuple[date, str, str, str]  # week, group, district and role, or scope and value
 
 
 def _uuid_text(value: object) -> str:
@@ -596,15 +612,30 @@ def counts_from_scratch() -> Counter[Key]:
     if len(pairs) >= 1 << _PAIR_BITS:
         raise ValueError("too many distinct values to number")
     spread = monotonic()
-    blind_key = settings.VARN_BLIND_INDEX_KEY
-    context_of = list(contexts)
-    pair_of = list(pairs)
+    # Each (week, group, district, role) count goes to its three scopes' cells, as ``_keys``
+    # has it: the scopes numbered like the contexts, then keys made once a cell.
+    scoped: dict[Context, int] = {}
+    targets = [
+        tuple(
+            scoped.setdefault((week, group, scope, value), len(scoped)) << _PAIR_BITS
+            for scope, value in scopes_of(district, role)
+        )
+        for week, group, district, role in contexts
+    ]
     mask = (1 << _PAIR_BITS) - 1
-    counts: Counter[Key] = Counter()
+    spreading: Counter[int] = Counter()
     for number, n in tally.items():
-        week, group, district, role = context_of[number >> _PAIR_BITS]
-        dimension, value = pair_of[number & mask]
-        counts[_key(blind_key, week, group, district, role, dimension, value)] += n
+        pair = number & mask
+        for target in targets[number >> _PAIR_BITS]:
+            spreading[target | pair] += n
+    blind_key = settings.VARN_BLIND_INDEX_KEY
+    scope_of = list(scoped)
+    pair_of = list(pairs)
+    counts: Counter[Key] = Counter()
+    for number, n in spreading.items():
+        week, group, scope, value = scope_of[number >> _PAIR_BITS]
+        dimension, pair_value = pair_of[number & mask]
+        counts[_key(blind_key, week, group, scope, value, dimension, pair_value)] = n
     logger.info(
         "Trend counts: %d reports read and counted in %.1f s, spread into cells in %.1f s.",
         reports,
@@ -630,7 +661,6 @@ def trends_rebuild() -> int:
     started = monotonic()
     counts = counts_from_scratch()
     counted = monotonic()
-    columns = "week, grp, district, role, dimension, value, count"
     with connection.cursor() as cursor:
         # Table and column names are ours; every value is a parameter. Not the ORM's delete,
         # which would fetch every cell first, for signals no cell has. Not TRUNCATE on
@@ -638,13 +668,13 @@ def trends_rebuild() -> int:
         # pg_dump, say), and every submission would wait behind it.
         cursor.execute(f"DELETE FROM {table}")  # noqa: S608  # nosec B608
         if postgresql:
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
                 for key, n in counts.items():
                     copy.write_row((*key, n))
         else:
             # Not sorted first: sorting a million cells in Python costs more than it saves.
             cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608  # nosec B608
+                f"INSERT INTO {table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608  # nosec B608
                 [(week.isoformat(), *rest, n) for (week, *rest), n in counts.items()],
             )
     logger.info(
@@ -659,6 +689,6 @@ def trends_rebuild() -> int:
 def cells() -> dict[Key, int]:
     """The cells as they stand (for tests and the rebuild's own check)."""
     return {
-        (row.week, row.grp, row.district, row.role, row.dimension, row.value): row.count
+        (row.week, row.grp, row.scope, row.scope_value, row.dimension, row.value): row.count
         for row in TrendCell.objects.all()
     }

@@ -105,23 +105,23 @@ class Dataset:
         TrendCell.objects.all().delete()
         TrendCell.objects.bulk_create(
             TrendCell(
-                week=week, grp=group, district=district, role=role, dimension=d, value=v, count=n
+                week=week, grp=group, scope=scope, scope_value=scoped, dimension=d, value=v, count=n
             )
-            for (week, group, district, role, d, v), n in sorted(counts.items())
+            for (week, group, scope, scoped, d, v), n in sorted(counts.items())
         )
         monkeypatch.setattr(release, "_outcomes", self.outcomes)
         monkeypatch.setattr(release, "_medians", lambda weeks: {})
 
-    def outcomes(self, weeks: list[date]) -> dict[tuple[str, str, str, str, str], int]:
-        counts: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    def outcomes(self, weeks: list[date]) -> dict[tuple[str, release.Scope, release.Column], int]:
+        counts: dict[tuple[str, release.Scope, release.Column], int] = defaultdict(int)
         for fake in self.fakes:
             if fake.week not in weeks:
                 continue
             values = [(release.OUTCOME_ACK, trends.YES if fake.ack7 else trends.NO)]
             values += [(release.OUTCOME_MEASURE, kind) for kind in sorted(set(fake.measures))]
             for group in ("", *fake.facts().groups):
-                for dimension, value in values:
-                    counts[(group, fake.district, fake.role, dimension, value)] += 1
+                for column in values:
+                    counts[(group, release.ALL, column)] += 1
         return counts
 
 

@@ -50,12 +50,12 @@ def _generate(**kwargs) -> int:
 
 
 def _cells(dimension: str, grp: str = "") -> dict[str, int]:
-    """Counts by value over every week, district and role (profile values unsealed)."""
+    """Counts by value over every week, for everyone (profile values unsealed)."""
     counts: dict[str, int] = {}
-    for district, role, value, count in TrendCell.objects.filter(
-        grp=grp, dimension=dimension
-    ).values_list("district", "role", "value", "count"):
-        opened = trends.unseal(grp, district, role, dimension, value)
+    for value, count in TrendCell.objects.filter(
+        grp=grp, scope=trends.EVERYONE, dimension=dimension
+    ).values_list("value", "count"):
+        opened = trends.unseal(grp, trends.EVERYONE, "", dimension, value)
         assert opened is not None
         counts[opened] = counts.get(opened, 0) + count
     return counts
@@ -81,9 +81,9 @@ def test_history_has_the_documented_shares_election_peak_and_channels():
     assert _cells(trends.PARTY)[trends.NOT_STATED] / total > 0.5  # party is opt-in
 
     weeks: dict[str, set[date]] = {"yes": set(), "no": set()}
-    for week, value in TrendCell.objects.filter(grp="", dimension=trends.ELECTION).values_list(
-        "week", "value"
-    ):
+    for week, value in TrendCell.objects.filter(
+        grp="", scope=trends.EVERYONE, dimension=trends.ELECTION
+    ).values_list("week", "value"):
         weeks[value].add(week)
     election = _cells(trends.ELECTION)
     in_period = election["yes"] / len(weeks["yes"])
@@ -97,7 +97,9 @@ def test_rebuilt_cells_count_every_report_not_withdrawn():
 
     trends.trends_rebuild()
 
-    total = TrendCell.objects.filter(grp="", dimension=trends.TOTAL).aggregate(n=Sum("count"))
+    total = TrendCell.objects.filter(
+        grp="", scope=trends.EVERYONE, dimension=trends.TOTAL
+    ).aggregate(n=Sum("count"))
     assert withdrawn.exists()
     assert (
         total["n"]
@@ -278,7 +280,9 @@ def test_command_generates_rebuilds_and_publishes(monkeypatch):
     assert made > 50  # the 2022 election period alone
     assert Report.objects.filter(submitted_at__gte=datetime(2022, 11, 1, tzinfo=UTC)).count() == 0
     assert f"{made} synthetic reports" in out.getvalue()
-    total = TrendCell.objects.filter(grp="", dimension=trends.TOTAL).aggregate(n=Sum("count"))
+    total = TrendCell.objects.filter(
+        grp="", scope=trends.EVERYONE, dimension=trends.TOTAL
+    ).aggregate(n=Sum("count"))
     assert total["n"] == Report.objects.filter(withdrawn_at__isnull=True).count()
     assert len(published) == 1
 

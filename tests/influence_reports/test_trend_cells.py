@@ -84,22 +84,27 @@ def test_a_submission_is_counted_in_every_dimension_and_group_in_its_transaction
 
     cells = trends.cells()
     week = date(2026, 5, 4)
+    scopes = [("", ""), ("district", "bromma"), ("role", "candidate")]
     for group in ("", "threats_harassment", "corruption"):
-        context = (week, group, "bromma", "candidate")
-        sealed = {
-            dimension: trends.seal(group, "bromma", "candidate", dimension, value)
-            for dimension, value in (("gender", "woman"), ("party", "v"), ("age_band", ""))
-        }
-        assert cells[(*context, "total", "")] == 1
-        assert cells[(*context, "channel", "email")] == 1
-        assert cells[(*context, "election", "yes")] == 1
-        for dimension, value in sealed.items():
-            assert cells[(*context, dimension, value)] == 1
-            assert value.startswith("~")
-            assert trends.unseal(group, "bromma", "candidate", dimension, value) is not None
-        assert trends.unseal(group, "bromma", "candidate", "party", sealed["party"]) == "v"
-    assert (week, "violence_damage_theft", "bromma", "candidate", "total", "") not in cells
-    assert sum(n for key, n in cells.items() if key[4] == "total") == 3  # all, and each group
+        for scope in scopes:
+            context = (week, group, *scope)
+            sealed = {
+                dimension: trends.seal(group, *scope, dimension, value)
+                for dimension, value in (("gender", "woman"), ("party", "v"), ("age_band", ""))
+            }
+            assert cells[(*context, "total", "")] == 1
+            assert cells[(*context, "channel", "email")] == 1
+            assert cells[(*context, "election", "yes")] == 1
+            for dimension, value in sealed.items():
+                assert cells[(*context, dimension, value)] == 1
+                assert value.startswith("~")
+                assert trends.unseal(group, *scope, dimension, value) is not None
+            assert trends.unseal(group, *scope, "party", sealed["party"]) == "v"
+    assert (week, "violence_damage_theft", "", "", "total", "") not in cells
+    # Everyone, the district and the role; all groups and each of its two.
+    assert sum(n for key, n in cells.items() if key[4] == "total") == 3 * 3
+    # No cell crosses the district with the role.
+    assert {key[2:4] for key in cells} == set(scopes)
     assert report.tags.count() == 5
 
 
@@ -119,7 +124,7 @@ def test_cells_kept_by_submission_withdrawal_and_deletion_equal_a_rebuild(make_u
     trends.trends_rebuild()
 
     assert trends.cells() == kept
-    totals = sum(n for key, n in kept.items() if key[1] == "" and key[4] == "total")
+    totals = sum(n for key, n in kept.items() if key[1:3] == ("", "") and key[4] == "total")
     assert (
         totals == Report.objects.filter(withdrawn_at__isnull=True).count() == 32
     )  # 40, 5 withdrawn, 5 deleted (2 of them withdrawn)
@@ -133,7 +138,7 @@ def test_the_rebuild_command_and_task_replace_wrong_cells(make_user):
     right = trends.cells()
     TrendCell.objects.filter(dimension="gender").update(count=99)
     TrendCell.objects.create(
-        week=date(2020, 1, 6), grp="", district="x", role="y", dimension="total", value="", count=1
+        week=date(2020, 1, 6), grp="", scope="role", scope_value="y", dimension="total", count=1
     )
 
     call_command("rebuild_trends", verbosity=0)
@@ -261,13 +266,17 @@ def test_profile_values_in_cells_are_sealed_and_no_value_can_be_read_off_without
         profile={"profile_gender": "man", "profile_age_band": "65_plus", "profile_party": "kd"},
     )
     profile_cells = [key for key in trends.cells() if key[4] in trends.PROFILE_VALUES]
-    assert len(profile_cells) == 2 * 5  # all groups and the threats group, five dimensions
+    # All groups and the threats group; everyone, the district and the role; five dimensions.
+    assert len(profile_cells) == 2 * 3 * 5
     plain = {"man", "65_plus", "kd", "Kristdemokraterna", ""}
     assert not {key[5] for key in profile_cells} & plain
     # Seals of the same value differ by context, so counting seals across cells tells nothing.
-    assert trends.seal("", "bromma", "official", "party", "kd") != trends.seal(
-        "", "kungsholmen", "official", "party", "kd"
-    )
+    seals = {
+        trends.seal(group, *scope, "party", "kd")
+        for group in ("", "threats_harassment")
+        for scope in [("", ""), ("district", "bromma"), ("district", ""), ("role", "official")]
+    }
+    assert len(seals) == 8
     # Under another key nothing opens: the release skips such cells until a rebuild.
     settings.VARN_BLIND_INDEX_KEY = b"k" * 32
     assert all(trends.unseal(*key[1:]) is None for key in profile_cells)
@@ -328,7 +337,7 @@ def test_a_report_whose_profile_does_not_open_is_counted_without_it_and_nothing_
         trends.trends_rebuild()
 
     cells = trends.cells()
-    everyone = {key: n for key, n in cells.items() if key[1] == ""}
+    everyone = {key: n for key, n in cells.items() if key[1:3] == ("", "")}
     assert sum(n for key, n in everyone.items() if key[4] == "total") == 2
     genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
     assert genders == {"woman": 1, "": 1}
@@ -350,7 +359,7 @@ def test_reports_under_a_key_no_longer_in_the_ring_are_counted_and_logged_once(
     with caplog.at_level(logging.WARNING):
         trends.trends_rebuild()
 
-    everyone = {key: n for key, n in trends.cells().items() if key[1] == ""}
+    everyone = {key: n for key, n in trends.cells().items() if key[1:3] == ("", "")}
     assert sum(n for key, n in everyone.items() if key[4] == "total") == 3
     genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
     assert genders == {"": 3}
@@ -377,7 +386,7 @@ def test_a_profile_that_opens_but_is_not_padded_text_is_counted_without_it(
     with caplog.at_level(logging.WARNING):
         trends.trends_rebuild()
 
-    everyone = {key: n for key, n in trends.cells().items() if key[1] == ""}
+    everyone = {key: n for key, n in trends.cells().items() if key[1:3] == ("", "")}
     assert sum(n for key, n in everyone.items() if key[4] == "total") == 2
     genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
     assert genders == {"woman": 1, "": 1}

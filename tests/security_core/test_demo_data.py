@@ -184,7 +184,9 @@ def published(monkeypatch) -> list[int]:
     calls: list[int] = []
 
     def publish() -> TrendRelease:
-        total = TrendCell.objects.filter(grp="", dimension=trends.TOTAL).aggregate(n=Sum("count"))
+        total = TrendCell.objects.filter(
+            grp="", scope=trends.EVERYONE, dimension=trends.TOTAL
+        ).aggregate(n=Sum("count"))
         calls.append(total["n"] or 0)
         TrendRelease.objects.filter(is_current=True).update(is_current=False)
         return TrendRelease.objects.create(
