@@ -134,7 +134,7 @@ def child(reports: int) -> int:
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import setup_test_environment
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
     from influence_reports import release, synthetic
     from influence_reports import trends as cells
@@ -174,20 +174,15 @@ def child(reports: int) -> int:
         "cells": cell_count,
         "publish": publish,
     }
-    try:
-        url = reverse("trends_dashboard")
-    except NoReverseMatch:
-        # TODO: the trends page is not wired yet; measure it once ``trends_dashboard`` exists.
-        result["page"] = result["page_district"] = None
-    else:
-        email = "bench-leader@example.se"  # kept in the reused database, made once
-        leader = User.objects.filter(email=email).first() or UserFactory(
-            role=Role.LEADERSHIP, email=email
-        )
-        client = Client()
-        sign_in(client, leader, verified=True)
-        result["page"] = _median_page(client, url)
-        result["page_district"] = _median_page(client, f"{url}?district=bromma")
+    url = reverse("trends_dashboard")
+    email = "bench-leader@example.se"  # kept in the reused database, made once
+    leader = User.objects.filter(email=email).first() or UserFactory(
+        role=Role.LEADERSHIP, email=email
+    )
+    client = Client()
+    sign_in(client, leader, verified=True)
+    result["page"] = _median_page(client, url)
+    result["page_district"] = _median_page(client, f"{url}?district=bromma")
     print(json.dumps(result))
     return 0
 
@@ -309,23 +304,20 @@ def trends(results: list[bool]) -> None:
             f"{result['cells']:,} cells rebuilt in {result['rebuild']:.1f} s, "
             f"figures published in {result['publish']:.1f} s)"
         )
-    if small["page"] is None or large["page"] is None:
-        print("  (TODO: the trends page is not wired yet (no URL trends_dashboard): not measured)")
-    else:
-        print(
-            f"  (trends page, median of {PAGE_ROUNDS}: {small['page'] * 1000:.0f} ms at 10k, "
-            f"{large['page'] * 1000:.0f} ms at 1M; for Bromma {small['page_district'] * 1000:.0f}"
-            f" ms and {large['page_district'] * 1000:.0f} ms)"
+    print(
+        f"  (trends page, median of {PAGE_ROUNDS}: {small['page'] * 1000:.0f} ms at 10k, "
+        f"{large['page'] * 1000:.0f} ms at 1M; for Bromma {small['page_district'] * 1000:.0f}"
+        f" ms and {large['page_district'] * 1000:.0f} ms)"
+    )
+    results.append(report("trends page, 1M reports vs 10k", large["page"], small["page"], 1.5))
+    results.append(
+        report(
+            "trends page for one district, 1M reports vs 10k",
+            large["page_district"],
+            small["page_district"],
+            1.5,
         )
-        results.append(report("trends page, 1M reports vs 10k", large["page"], small["page"], 1.5))
-        results.append(
-            report(
-                "trends page for one district, 1M reports vs 10k",
-                large["page_district"],
-                small["page_district"],
-                1.5,
-            )
-        )
+    )
     results.append(report_at_most("trend rebuild, 1M reports", large["rebuild"], 60, "s"))
 
 

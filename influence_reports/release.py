@@ -393,6 +393,20 @@ def _at_most(
     return Line(whole, (part, gap))
 
 
+def _at_most_sum(
+    whole: CellKey, parts: list[CellKey], system: dict[CellKey, int], slack: dict[CellKey, State]
+) -> list[Line[CellKey]]:
+    """``whole`` <= the sum of ``parts``, as two lines through slacks never published: the
+    sum, and the sum = whole + the overlap."""
+    name = f"{whole[3][0]}={whole[3][1]}"
+    summed: CellKey = (whole[0], whole[1], whole[2], ("~form-sum", name))
+    overlap: CellKey = (whole[0], whole[1], whole[2], ("~form-overlap", name))
+    system[summed] = sum(system[part] for part in parts)
+    system[overlap] = system[summed] - system[whole]
+    slack[summed] = slack[overlap] = State.SLACK
+    return [Line(summed, tuple(parts)), Line(summed, (whole, overlap))]
+
+
 def _protect_quarter(
     quarter: _Quarter,
     scopes: list[Scope],
@@ -466,6 +480,9 @@ def _protect_quarter(
         result = protect({c: values[c] for c in named}, lines, k=k, fixed=rules)
         for cell in cells:
             states[cell] = result[cell]
+        every.extend(lines)
+
+    every: list[Line[CellKey]] = []  # the lines of every step, for the check at the end
 
     def at_most(part: CellKey, whole: CellKey) -> Line[CellKey]:
         return _at_most(part, whole, values, slack)
@@ -526,6 +543,34 @@ def _protect_quarter(
                 ):
                     withheld[cell] = State.WITHHELD
             run(cells, lines, withheld)
+
+    # 3. The quarter as a whole: every step's lines at once, and the form's rule (a report
+    #    has a category, so a group, or is acute: a figure is at most the sum of the same
+    #    figure in each group and the acute reports). Each step decided its figures with its
+    #    own lines; together they may bound a figure more tightly than any step saw. What
+    #    they would pin is protected by hiding more of the quarter's shown figures (the
+    #    weeks', published already, stay as they are).
+    lines = [*every, *(Line(alias, (source,)) for alias, source in aliases.items())]
+    for scope in scopes:
+        acute = key("", scope, (trends.ACUTE, trends.YES))
+        for dimension, options in [(trends.TOTAL, [""]), *dimensions]:
+            # Under a group's filter, its categories and groups are the same figures as
+            # without (aliases): nothing to add for them.
+            if dimension in (trends.GROUP, trends.CATEGORY):
+                continue
+            if dimension in ALL_ONLY and scope != ALL:
+                continue
+            for value in options:
+                column = (dimension, value)
+                parts = [key(group, scope, column) for group in groups]
+                lines += _at_most_sum(key("", scope, column), [*parts, acute], values, slack)
+    named = {cell for line in lines for cell in line.cells()}
+    known = {**week_states, **states, **slack}
+    rules = {c: known[c] for c in named if c not in states or states[c] != State.SHOWN}
+    result = protect({c: values[c] for c in named}, lines, k=k, fixed=rules)
+    for cell, state in states.items():
+        if state == State.SHOWN and cell in result:
+            states[cell] = result[cell]
 
 
 @transaction.atomic

@@ -206,14 +206,43 @@ def _equalities(lines: Sequence[Line[K]], state: Mapping[K, State]) -> list[Line
 
 def _determined(lines: Sequence[Line[K]], state: Mapping[K, State]) -> list[K]:
     """Unknown cells that some combination of lines gives exactly: those whose unit vector
-    lies in the row space of the lines' matrix over the unknowns."""
-    lines = _equalities(lines, state)
+    lies in the row space of the lines' matrix over the unknowns. Lines that share no
+    unknown are independent, so each connected set of them is checked alone (a matrix of
+    blocks has the row space of its blocks, and many small decompositions are far cheaper
+    than one large one)."""
+    parent: dict[K, K] = {}
+
+    def root(key: K) -> K:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    rows_of: list[tuple[list[K], Line[K]]] = []
+    for line in _equalities(lines, state):
+        unknown = [key for key in line.cells() if state[key] != State.SHOWN]
+        if not unknown:
+            continue
+        for key in unknown:
+            parent.setdefault(key, key)
+        first = root(unknown[0])
+        for key in unknown[1:]:
+            parent[root(key)] = first
+        rows_of.append((unknown, line))
+    blocks: dict[K, list[Line[K]]] = {}
+    for unknown, line in rows_of:
+        blocks.setdefault(root(unknown[0]), []).append(line)
+    found: list[K] = []
+    for block in blocks.values():
+        found += _determined_in(block, state)
+    return sorted(found, key=_order)
+
+
+def _determined_in(lines: Sequence[Line[K]], state: Mapping[K, State]) -> list[K]:
     unknown = sorted(
         {key for line in lines for key in line.cells() if state[key] != State.SHOWN},
         key=_order,
     )
-    if not unknown:
-        return []
     column = {key: i for i, key in enumerate(unknown)}
     rows = []
     for line in lines:

@@ -153,8 +153,8 @@ def solve(relations: Iterable[Relation], known: Mapping[Var, int], var: Var) -> 
             left, rhs = _substitute(relation, known)
             if left:
                 rows.append((left, rhs))
-    marker = "__rhs__"
-    augmented = [{**left, marker: -rhs} for left, rhs in rows]
+    marker = ("~rhs",)  # sorts after every figure's key (a period first), so never a pivot
+    augmented = [{**left, marker: -rhs} if rhs else dict(left) for left, rhs in rows]
     for row in _reduced_rows(augmented):
         unknowns = [v for v in row if v != marker]
         if unknowns == [var]:

@@ -6,9 +6,9 @@ each one means (``release_attack.relations``: sums and inequalities that hold wh
 data, built apart from ``release``'s own lines) tries to work a suppressed figure out: by
 exact linear algebra over the whole of a quarter and its weeks together, and by bounds.
 
-What the release guarantees today is asserted; what it does not yet is marked ``xfail``
-(strict: once the release protects it, the test passes and the mark must go), each with a
-hand-made example of the attack.
+Each attack is asserted to fail, over random data and in hand-made examples: with the sums
+alone, and with every inequality as well (the release checks each quarter as a whole with
+them, ``release._protect_quarter`` step 3).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ EQUATIONS_ONLY = frozenset({ra.EQUATIONS})
 CATEGORIES = ["threat", "harassment", "violence", "bribery", "favour_corruption"]
 DISTRICTS = [("a", "A"), ("b", "B"), ("c", "C")]
 
-# Hypothesis: deterministic for CI; failing examples of the xfail properties are not shrunk
+# Hypothesis: deterministic for CI; failing examples of the slowest property are not shrunk
 # (shrinking a release takes minutes), only reported.
 PASSING = settings(
     deadline=None,
@@ -55,7 +55,7 @@ PASSING = settings(
         HealthCheck.function_scoped_fixture,
     ],
 )
-KNOWN_LEAK = settings(PASSING, phases=[Phase.explicit, Phase.generate])
+UNSHRUNK = settings(PASSING, phases=[Phase.explicit, Phase.generate])
 
 
 @pytest.fixture
@@ -313,7 +313,7 @@ def test_the_release_is_published_when_only_states_pin_a_figure(small_world, mon
 # --- The properties that find them -------------------------------------------------------
 
 
-@settings(KNOWN_LEAK, max_examples=30)
+@settings(UNSHRUNK, max_examples=30)
 @given(data=st.data(), k=st.sampled_from([3, 5]))
 def test_no_suppressed_figure_is_pinned_by_the_releases_own_sums(small_world, monkeypatch, data, k):
     """Only the sums the release protects, but all of a quarter at once: bounds travel
@@ -326,12 +326,7 @@ def test_no_suppressed_figure_is_pinned_by_the_releases_own_sums(small_world, mo
     _assert_safe(computed, k, EQUATIONS_ONLY)
 
 
-@settings(KNOWN_LEAK, max_examples=30)
-@pytest.mark.xfail(
-    strict=True,
-    raises=ra.Disclosed,
-    reason="open: bounds from inequalities between categories, groups, totals and filters",
-)
+@settings(UNSHRUNK, max_examples=30)
 @given(data=st.data(), k=st.sampled_from([3, 5]))
 def test_no_suppressed_figure_is_pinned_by_sums_and_inequalities(small_world, monkeypatch, data, k):
     """Everything an attacker knows: sums, and the inequalities between groups and their
