@@ -434,6 +434,22 @@ class _Days:
             for day in days
         ]
 
+        # Where every day starts on a whole hour in UTC (so in Stockholm), a moment's hour in
+        # UTC tells its day: SQLite's text is looked up by its first 13 characters.
+        self.by_hour: dict[str, tuple[date, bool]] | None = (
+            {} if all(start % 3600 == 0 for start in self.starts) else None
+        )
+
+    def of_text(self, text: str) -> tuple[date, bool]:
+        """As ``of``, for a moment as SQLite's text in UTC ("YYYY-MM-DD HH:MM:SS[.ffffff]")."""
+        if self.by_hour is None or len(text) < 19 or text[10] != " ":
+            return self.of(_timestamp(text))
+        hour = text[:13]
+        found = self.by_hour.get(hour)
+        if found is None:
+            found = self.by_hour[hour] = self.of(_timestamp(hour + ":00:00"))
+        return found
+
     def of(self, timestamp: float) -> tuple[date, bool]:
         index = bisect.bisect_right(self.starts, timestamp) - 1
         if 0 <= index < len(self.days) - 1:
@@ -572,7 +588,11 @@ def counts_from_scratch() -> Counter[Key]:
         numbers: list[int] = []
         reports += len(rows)
         for row in rows:
-            week, in_election = days.of(_timestamp(row[1]))
+            moment = row[1]
+            if isinstance(moment, str):
+                week, in_election = days.of_text(moment)
+            else:
+                week, in_election = days.of(_timestamp(moment))
             tags = tagged.get(row[16])
             if tags is None:
                 text = str(row[16] or "")
