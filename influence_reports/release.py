@@ -139,17 +139,17 @@ def _quarter_counts(
     by_group: dict[str, dict[tuple[Scope, Column], int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         TrendCell.objects.filter(week__in=weeks)
-        .values_list("grp", "scope", "scope_value", "dimension", "value")
-        .annotate(n=Sum("count"))
+        # Cell by cell: a profile value's seal differs from week to week.
+        .values_list("week", "grp", "scope", "scope_value", "dimension", "value", "count")
     )
-    for group, scope, scoped, dimension, sealed, n in rows:
-        value = trends.unseal(group, scope, scoped, dimension, sealed)
+    for week, group, scope, scoped, dimension, sealed, n in rows:
+        value = trends.unseal(week, group, scope, scoped, dimension, sealed)
         if value is None:
             logger.warning("A trend cell is sealed under another key; rebuild the cells.")
             continue
         by_group[group][((scope, scoped), (dimension, value))] += n
-    for (group, scope, column), n in outcomes.items():
-        by_group[group][(scope, column)] += n
+    for (group, outcome_scope, column), n in outcomes.items():
+        by_group[group][(outcome_scope, column)] += n
     return _Quarter(label=label, weeks=weeks, counts=by_group)
 
 
@@ -261,12 +261,16 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
     weekly_columns = [(trends.TOTAL, "")] + [
         (dimension, value) for dimension in WEEKLY[1:] for value in MULTI_VALUED[dimension]
     ]
+    week_lines: dict[str, list[Line[CellKey]]] = {}
+    week_slack: dict[CellKey, int] = {}
     for week in weeks:
         cells = {
             (week_label(week), "", ALL, column): weekly_counts.get((week, column), 0)
             for column in weekly_columns
         }
-        _protect_week(cells, k, counts, states)
+        lines, slack = _protect_week(cells, k, counts, states)
+        week_lines[week_label(week)] = lines
+        week_slack.update(slack)
 
     # A quarter is published a week after it ends, when every acknowledgement deadline in
     # it has passed, so its "acknowledged within seven days" no longer changes.
@@ -293,7 +297,13 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
             decided: dict[CellKey, State] = {}
             try:
                 _protect_quarter(
-                    quarter, scopes, k, decided_counts, decided, forced, (counts, states)
+                    quarter,
+                    scopes,
+                    k,
+                    decided_counts,
+                    decided,
+                    forced,
+                    (counts, states, week_lines, week_slack),
                 )
             except Unprotectable as blocked:
                 # A figure decided in an earlier step leaves a later one open to working out:
@@ -317,11 +327,12 @@ def compute(today: date | None = None, *, k: int | None = None) -> Release:
 
 def _protect_week(
     cells: dict[CellKey, int], k: int, counts: dict[CellKey, int], states: dict[CellKey, State]
-) -> None:
+) -> tuple[list[Line[CellKey]], dict[CellKey, int]]:
     """One week's figures for everyone (all reports, each group, each category). Within a
     week they are tied by inequalities: a category is at most its group, a group at most the
     sum of its categories and at most all reports; each becomes a line through a slack cell
-    that is never published. Decided once, from that week alone, then fixed."""
+    that is never published. Decided once, from that week alone, then fixed. Returns those
+    lines and the slack cells' values, for the check of the week's quarter."""
     period = next(iter(cells))[0]
 
     def cell(dimension: str, value: str = "") -> CellKey:
@@ -337,6 +348,7 @@ def _protect_week(
     result = protect(system, lines, k=k, fixed=slack)
     for key, value in cells.items():
         counts[key], states[key] = value, result[key]
+    return lines, {key: system[key] for key in slack}
 
 
 CATEGORIES_OF = {
@@ -414,19 +426,25 @@ def _protect_quarter(
     counts: dict[CellKey, int],
     states: dict[CellKey, State],
     forced: set[CellKey],
-    weeks: tuple[Mapping[CellKey, int], Mapping[CellKey, State]],
+    weeks: tuple[
+        Mapping[CellKey, int],
+        Mapping[CellKey, State],
+        Mapping[str, list[Line[CellKey]]],
+        Mapping[CellKey, int],
+    ],
 ) -> None:
     """Decide every figure of one quarter into ``counts`` and ``states``, step by step
     (``docs/trends.md`` §3). ``forced`` are figures to hide from the start; ``weeks`` the
-    counts and states of the weeks, published already. Every figure of the quarter is in
-    ``counts`` before the first step, so a caller that gives up can withhold them all."""
+    counts and states of the weeks, published already, with each week's own lines and the
+    values of their slack cells. Every figure of the quarter is in ``counts`` before the
+    first step, so a caller that gives up can withhold them all."""
     label = quarter.label
     districts = [s for s in scopes if s[0] == DISTRICT]
     roles = [s for s in scopes if s[0] == ROLE]
     groups = list(choices.PTUGroup.values)
-    week_counts, week_states = weeks
-    values: dict[CellKey, int] = dict(week_counts)  # every cell a line may name
-    slack: dict[CellKey, State] = {}
+    week_counts, week_states, week_lines, week_slack = weeks
+    values: dict[CellKey, int] = {**week_counts, **week_slack}  # every cell a line may name
+    slack: dict[CellKey, State] = dict.fromkeys(week_slack, State.SLACK)
 
     def key(group: str, scope: Scope, column: Column) -> CellKey:
         return (label, group, scope, column)
@@ -544,13 +562,17 @@ def _protect_quarter(
                     withheld[cell] = State.WITHHELD
             run(cells, lines, withheld)
 
-    # 3. The quarter as a whole: every step's lines at once, and the form's rule (a report
+    # 3. The quarter as a whole: every step's lines at once, its weeks' own (inequalities
+    #    between a week's groups and categories), the aliases, and the form's rule (a report
     #    has a category, so a group, or is acute: a figure is at most the sum of the same
-    #    figure in each group and the acute reports). Each step decided its figures with its
-    #    own lines; together they may bound a figure more tightly than any step saw. What
-    #    they would pin is protected by hiding more of the quarter's shown figures (the
-    #    weeks', published already, stay as they are).
+    #    figure in each group and the acute reports). A figure hidden here leaves its parts
+    #    as they are, not withheld: the check saw every line through them. Each step
+    #    decided its figures with its own lines; together they may bound a figure more
+    #    tightly than any step saw. What they would pin is protected by hiding more of the
+    #    quarter's shown figures (the weeks', published already, stay as they are).
     lines = [*every, *(Line(alias, (source,)) for alias, source in aliases.items())]
+    for week in quarter.weeks:
+        lines += week_lines.get(week_label(week), [])
     for scope in scopes:
         acute = key("", scope, (trends.ACUTE, trends.YES))
         for dimension, options in [(trends.TOTAL, [""]), *dimensions]:

@@ -122,32 +122,37 @@ PROFILE_VALUES: dict[str, tuple[str, ...]] = {
 SEALED = "~"  # the first character of a sealed value
 
 
-def seal(group: str, scope: str, scoped: str, dimension: str, value: str) -> str:
+def seal(week: date, group: str, scope: str, scoped: str, dimension: str, value: str) -> str:
     """A profile value as a cell stores it: a keyed hash under ``VARN_BLIND_INDEX_KEY`` of
-    the value and its cell's group, scope (and the scope's value) and dimension (96 bits,
-    hex). Without the key, a copy of the database cannot tell which value a cell counts; the
-    same context and value give the same seal every week, so cells of a quarter add up."""
-    return _seal(settings.VARN_BLIND_INDEX_KEY, group, scope, scoped, dimension, value)
+    the value and its cell's week, group, scope (and the scope's value) and dimension (96
+    bits, hex). Without the key, a copy of the database cannot tell which value a cell
+    counts. The week is in it so that the same value has another seal every week: the
+    release publishes a quarter's profile figures by district and by role, and seals that
+    stayed the same from week to week could be labelled by adding up a quarter's cells and
+    matching the sums to those figures."""
+    return _seal(settings.VARN_BLIND_INDEX_KEY, week, group, scope, scoped, dimension, value)
 
 
 @functools.lru_cache(maxsize=65536)
-def _seal(key: bytes, group: str, scope: str, scoped: str, dimension: str, value: str) -> str:
-    message = f"varn:trend-scope:{group}|{scope}|{scoped}|{dimension}|{value}".encode()
-    return SEALED + hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
+def _seal(
+    key: bytes, week: date, group: str, scope: str, scoped: str, dimension: str, value: str
+) -> str:
+    message = f"varn:trend-week:{week.isoformat()}|{group}|{scope}|{scoped}|{dimension}|{value}"
+    return SEALED + hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-@functools.lru_cache(maxsize=4096)
-def _openings(key: bytes, group: str, scope: str, scoped: str, dimension: str) -> dict[str, str]:
-    return {_seal(key, group, scope, scoped, dimension, v): v for v in PROFILE_VALUES[dimension]}
-
-
-def unseal(group: str, scope: str, scoped: str, dimension: str, value: str) -> str | None:
+def unseal(
+    week: date, group: str, scope: str, scoped: str, dimension: str, value: str
+) -> str | None:
     """The profile value a cell counts, or ``None`` if its seal is of no known value (made
-    under another key: rebuild the cells)."""
+    under another key: rebuild the cells). Takes a cell's key as it is."""
     if dimension not in PROFILE_VALUES:
         return value
     key = settings.VARN_BLIND_INDEX_KEY
-    return _openings(key, group, scope, scoped, dimension).get(value)
+    for candidate in PROFILE_VALUES[dimension]:
+        if hmac.compare_digest(_seal(key, week, group, scope, scoped, dimension, candidate), value):
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ def _key(
 ) -> Key:
     """A cell's key, a profile value sealed."""
     if dimension in PROFILE_VALUES:
-        value = _seal(blind_key, group, scope, scoped, dimension, value)
+        value = _seal(blind_key, week, group, scope, scoped, dimension, value)
     return (week, group, scope, scoped, dimension, value)
 
 

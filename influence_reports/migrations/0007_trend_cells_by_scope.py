@@ -3,7 +3,8 @@
 The release never crosses a district with a role, so a cell for each pair was three times
 as many cells as it needs. The cells are carried over, not lost: each old cell is added to
 the cells of its three scopes, and its profile value, sealed with its district and role, is
-opened and sealed again with its scope. The seal's vocabulary and message are copied here as
+opened and sealed again with its week and scope (a seal the same every week could be
+labelled from the published quarterly figures by district and by role). The seal's vocabulary and message are copied here as
 they stood, so that later changes to ``trends`` do not change what this migration does. A
 cell sealed under another key cannot be opened; it is left out and counted again by the next
 rebuild (nightly, or ``manage.py rebuild_trends``), which a warning asks for.
@@ -67,7 +68,9 @@ def cells_by_scope(apps, schema_editor):
             lost += 1
             continue
         for scope, scoped in scopes:
-            message = f"varn:trend-scope:{group}|{scope}|{scoped}|{dimension}|{plain}"
+            message = (
+                f"varn:trend-week:{week.isoformat()}|{group}|{scope}|{scoped}|{dimension}|{plain}"
+            )
             counts[(week, group, scope, scoped, dimension, _sealed(key, message))] += n
     TrendCell.objects.all().delete()
     TrendCell.objects.bulk_create(
@@ -96,7 +99,8 @@ def cells_by_scope(apps, schema_editor):
 def cells_cleared(apps, schema_editor):
     """Going back: cells by scope cannot be split by district and role again. They are
     removed; ``manage.py rebuild_trends`` counts them afresh."""
-    apps.get_model("influence_reports", "TrendCell").objects.all().delete()
+    if apps.get_model("influence_reports", "TrendCell").objects.all().delete()[0]:
+        logger.warning("The trend cells were removed; run manage.py rebuild_trends.")
 
 
 class Migration(migrations.Migration):

@@ -52,10 +52,10 @@ def _generate(**kwargs) -> int:
 def _cells(dimension: str, grp: str = "") -> dict[str, int]:
     """Counts by value over every week, for everyone (profile values unsealed)."""
     counts: dict[str, int] = {}
-    for value, count in TrendCell.objects.filter(
+    for week, value, count in TrendCell.objects.filter(
         grp=grp, scope=trends.EVERYONE, dimension=dimension
-    ).values_list("value", "count"):
-        opened = trends.unseal(grp, trends.EVERYONE, "", dimension, value)
+    ).values_list("week", "value", "count"):
+        opened = trends.unseal(week, grp, trends.EVERYONE, "", dimension, value)
         assert opened is not None
         counts[opened] = counts.get(opened, 0) + count
     return counts

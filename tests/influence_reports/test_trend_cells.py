@@ -89,7 +89,7 @@ def test_a_submission_is_counted_in_every_dimension_and_group_in_its_transaction
         for scope in scopes:
             context = (week, group, *scope)
             sealed = {
-                dimension: trends.seal(group, *scope, dimension, value)
+                dimension: trends.seal(week, group, *scope, dimension, value)
                 for dimension, value in (("gender", "woman"), ("party", "v"), ("age_band", ""))
             }
             assert cells[(*context, "total", "")] == 1
@@ -98,8 +98,8 @@ def test_a_submission_is_counted_in_every_dimension_and_group_in_its_transaction
             for dimension, value in sealed.items():
                 assert cells[(*context, dimension, value)] == 1
                 assert value.startswith("~")
-                assert trends.unseal(group, *scope, dimension, value) is not None
-            assert trends.unseal(group, *scope, "party", sealed["party"]) == "v"
+                assert trends.unseal(week, group, *scope, dimension, value) is not None
+            assert trends.unseal(week, group, *scope, "party", sealed["party"]) == "v"
     assert (week, "violence_damage_theft", "", "", "total", "") not in cells
     # Everyone, the district and the role; all groups and each of its two.
     assert sum(n for key, n in cells.items() if key[4] == "total") == 3 * 3
@@ -252,7 +252,7 @@ def test_no_plaintext_profile_or_free_text_reaches_a_cell(make_user):
     assert not any("KANARIE" in value for value in values)
     party = [key for key in cells if key[4] == "party"]
     assert party
-    assert all(trends.unseal(*key[1:]) == "other" for key in party)
+    assert all(trends.unseal(*key) == "other" for key in party)
 
 
 def test_profile_values_in_cells_are_sealed_and_no_value_can_be_read_off_without_the_key(
@@ -270,16 +270,19 @@ def test_profile_values_in_cells_are_sealed_and_no_value_can_be_read_off_without
     assert len(profile_cells) == 2 * 3 * 5
     plain = {"man", "65_plus", "kd", "Kristdemokraterna", ""}
     assert not {key[5] for key in profile_cells} & plain
-    # Seals of the same value differ by context, so counting seals across cells tells nothing.
+    # Seals of the same value differ by context and by week, so counting seals across cells
+    # tells nothing, nor does adding a quarter's cells up and matching the sums to the
+    # published quarterly figures of a district or a role.
     seals = {
-        trends.seal(group, *scope, "party", "kd")
+        trends.seal(week, group, *scope, "party", "kd")
+        for week in (date(2026, 1, 5), date(2026, 1, 12))
         for group in ("", "threats_harassment")
         for scope in [("", ""), ("district", "bromma"), ("district", ""), ("role", "official")]
     }
-    assert len(seals) == 8
+    assert len(seals) == 16
     # Under another key nothing opens: the release skips such cells until a rebuild.
     settings.VARN_BLIND_INDEX_KEY = b"k" * 32
-    assert all(trends.unseal(*key[1:]) is None for key in profile_cells)
+    assert all(trends.unseal(*key) is None for key in profile_cells)
 
 
 def test_the_week_of_a_moment_is_its_monday_in_stockholm():
@@ -339,9 +342,9 @@ def test_a_report_whose_profile_does_not_open_is_counted_without_it_and_nothing_
     cells = trends.cells()
     everyone = {key: n for key, n in cells.items() if key[1:3] == ("", "")}
     assert sum(n for key, n in everyone.items() if key[4] == "total") == 2
-    genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
+    genders = {trends.unseal(*key): n for key, n in everyone.items() if key[4] == "gender"}
     assert genders == {"woman": 1, "": 1}
-    parties = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "party"}
+    parties = {trends.unseal(*key): n for key, n in everyone.items() if key[4] == "party"}
     assert parties == {"kd": 1, "": 1}  # the whole profile is set aside, not half of it
     assert "1 reports' profiles do not open" in caplog.text
     for secret in ("man", "KANARIE", str(tampered.pk), tampered.pk.hex, str(kept.pk)):
@@ -361,7 +364,7 @@ def test_reports_under_a_key_no_longer_in_the_ring_are_counted_and_logged_once(
 
     everyone = {key: n for key, n in trends.cells().items() if key[1:3] == ("", "")}
     assert sum(n for key, n in everyone.items() if key[4] == "total") == 3
-    genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
+    genders = {trends.unseal(*key): n for key, n in everyone.items() if key[4] == "gender"}
     assert genders == {"": 3}
     assert caplog.text.count("not in the ring") == 1
     assert "3 reports' profiles do not open" in caplog.text
@@ -388,6 +391,6 @@ def test_a_profile_that_opens_but_is_not_padded_text_is_counted_without_it(
 
     everyone = {key: n for key, n in trends.cells().items() if key[1:3] == ("", "")}
     assert sum(n for key, n in everyone.items() if key[4] == "total") == 2
-    genders = {trends.unseal(*key[1:]): n for key, n in everyone.items() if key[4] == "gender"}
+    genders = {trends.unseal(*key): n for key, n in everyone.items() if key[4] == "gender"}
     assert genders == {"woman": 1, "": 1}
     assert "1 reports' profiles do not open" in caplog.text
