@@ -3,16 +3,16 @@
 A cell is one count: the reports of an ISO week (Monday, Stockholm time), in one scope
 (everyone, one district or one reporter role: a district is never crossed with a role), in
 one PTU group ("" for all groups together: a report may fall in several, and is counted once
-there), that have one value of one dimension. Cells are kept
-current in the transaction of each submission, withdrawal and deletion, and can be rebuilt
-from scratch (``trends_rebuild``); the two give identical tables.
+there), that have one value of one dimension. Cells are kept current in the transaction of
+each submission, withdrawal and deletion, and can be rebuilt from scratch
+(``trends_rebuild``); the two give identical tables.
 
 This module is the only code that decrypts a report's profile (gender, age band, assembly,
 chair post, party) for statistics: the rebuild reads every report's, a withdrawal or a
 deletion reads that report's, to take it out again. In a cell a profile value is *sealed*: a
-keyed hash of the value with its group, scope and dimension (``seal``), so that a copy of
-the database, which has each report's week, district and role in clear, cannot read a lone
-report's gender or party off the cells. Nothing here is shown to anyone: leadership
+keyed hash of the value with its week, group, scope and dimension (``seal``), so that a
+copy of the database, which has each report's week, district and role in clear, cannot read
+a lone report's gender or party off the cells. Nothing here is shown to anyone: leadership
 sees what ``release`` publishes from these cells, after suppression.
 """
 
