@@ -378,10 +378,7 @@ def _inequalities(
         return key
 
     group_value = system[group_cell]
-    summed, overlap = gap("sum"), gap("overlap")
-    system[summed] = sum(system[c] for c in categories)
-    system[overlap] = system[summed] - group_value
-    lines = [Line(summed, tuple(categories)), Line(summed, (group_cell, overlap))]
+    lines = _at_most_sum(group_cell, categories, system, slack, name=("~", group_cell[3][1]))
     for index, category in enumerate(categories):
         rest = gap(f"rest{index}")
         system[rest] = group_value - system[category]
@@ -406,13 +403,19 @@ def _at_most(
 
 
 def _at_most_sum(
-    whole: CellKey, parts: list[CellKey], system: dict[CellKey, int], slack: dict[CellKey, State]
+    whole: CellKey,
+    parts: list[CellKey],
+    system: dict[CellKey, int],
+    slack: dict[CellKey, State],
+    *,
+    name: tuple[str, str],
 ) -> list[Line[CellKey]]:
     """``whole`` <= the sum of ``parts``, as two lines through slacks never published: the
-    sum, and the sum = whole + the overlap."""
-    name = f"{whole[3][0]}={whole[3][1]}"
-    summed: CellKey = (whole[0], whole[1], whole[2], ("~form-sum", name))
-    overlap: CellKey = (whole[0], whole[1], whole[2], ("~form-overlap", name))
+    sum, and the sum = whole + the overlap. ``name`` (a prefix and a value) names the two
+    slack cells, beside ``whole`` in its period, group and scope."""
+    prefix, value = name
+    summed: CellKey = (whole[0], whole[1], whole[2], (prefix + "sum", value))
+    overlap: CellKey = (whole[0], whole[1], whole[2], (prefix + "overlap", value))
     system[summed] = sum(system[part] for part in parts)
     system[overlap] = system[summed] - system[whole]
     slack[summed] = slack[overlap] = State.SLACK
@@ -585,7 +588,13 @@ def _protect_quarter(
             for value in options:
                 column = (dimension, value)
                 parts = [key(group, scope, column) for group in groups]
-                lines += _at_most_sum(key("", scope, column), [*parts, acute], values, slack)
+                lines += _at_most_sum(
+                    key("", scope, column),
+                    [*parts, acute],
+                    values,
+                    slack,
+                    name=("~form-", f"{dimension}={value}"),
+                )
     named = {cell for line in lines for cell in line.cells()}
     known = {**week_states, **states, **slack}
     rules = {c: known[c] for c in named if c not in states or states[c] != State.SHOWN}
